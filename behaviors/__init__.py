@@ -1,0 +1,1 @@
+"""Built-in behaviors, installed as ``godpy.behaviors``; one class per module."""

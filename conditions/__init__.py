@@ -1,0 +1,1 @@
+"""Built-in conditions, installed as ``godpy.conditions``; one class per module."""

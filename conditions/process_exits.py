@@ -1,0 +1,56 @@
+"""process_exits: an event condition fired the moment the watched process exits."""
+
+from godpy.condition import EventCondition
+from godpy.process import watched_pid
+
+
+class ProcessExits(EventCondition):
+    """Triggers when the watched process exits (netlink proc connector, no polling).
+
+    Attributes:
+        pid_file: follow the pid in this file instead of the watch's own.
+
+    Example:
+        ``with w.transition("up", "start") as on: on.condition("process_exits")``
+    """
+
+    pid_file = None
+
+    def __init__(self, **attrs):
+        super().__init__(**attrs)
+        self._pid = None
+        self._callback = None
+
+    def register(self) -> None:
+        """Register for the exit of the current pid; fire at once if it is already gone."""
+        self._pid = watched_pid(self)
+        self._callback = self.callback()
+        if self._pid is None:
+            self._callback({"pid": None})
+            return
+        self.task.events.register(self._pid, self._callback)
+        self.task.applog(20, "registered 'proc_exit' event for pid %d", self._pid)
+        if watched_pid(self) != self._pid:
+            self._callback({"pid": self._pid})
+
+    def deregister(self) -> None:
+        """Stop listening for the exit of the registered pid."""
+        if self._pid is not None and self._callback is not None:
+            self.task.events.deregister(self._pid, self._callback)
+            self.task.applog(20, "deregistered 'proc_exit' event for pid %d", self._pid)
+        self._pid = self._callback = None
+
+    def accept(self, payload) -> bool:
+        """Describe the exit: reap our child for its exact status, else use the event's."""
+        payload = payload or {}
+        process = getattr(self.task, "process", None)
+        reason = process.reap() if process is not None else None
+        if reason is None and payload.get("status") is not None:
+            from godpy.process import describe_status
+
+            status = payload["status"]
+            code = -(status & 0x7F) if status & 0x7F else status >> 8
+            reason = describe_status(code)
+        pid = payload.get("pid")
+        self.info = f"process {pid} {reason or 'exited'}" if pid else "process is not running"
+        return True

@@ -1,0 +1,1 @@
+"""Built-in contacts, installed as ``godpy.contacts``; one class per module."""

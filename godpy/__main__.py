@@ -1,0 +1,5 @@
+"""``python -m godpy`` runs the CLI."""
+
+from godpy.cli import main
+
+main()

@@ -1,0 +1,221 @@
+"""Condition bases for plugin authors: PollCondition, EventCondition, TriggerCondition.
+
+A condition is declared on a metric; the driver of its task tests it (poll), or it is
+fired by the event handler (event) or by the task's own state changes (trigger).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from godpy.configurable import Configurable
+from godpy.timeline import Timeline
+
+if TYPE_CHECKING:
+    from godpy.metric import Metric
+    from godpy.task import Task
+
+
+def normalize_notify(spec) -> tuple[list[str], str | None, str | None]:
+    """Turn a ``notify`` value into (names, priority, category).
+
+    Raises:
+        ValueError: the value is not a name, a list of names or a dict with ``contacts``.
+    """
+    if isinstance(spec, str):
+        return [spec], None, None
+    if isinstance(spec, (list, tuple)) and all(isinstance(n, str) for n in spec):
+        return list(spec), None, None
+    if isinstance(spec, dict) and set(spec) <= {"contacts", "priority", "category"}:
+        names, _, _ = normalize_notify(spec.get("contacts", []))
+        priority, category = spec.get("priority"), spec.get("category")
+        return names, None if priority is None else str(priority), category
+    raise ValueError(
+        f"bad notify {spec!r}; use a contact or group name, a list of names, "
+        "or {'contacts': [...], 'priority': 1, 'category': 'x'}"
+    )
+
+
+class Condition(Configurable):
+    """What every condition has.
+
+    Attributes:
+        transition: state to move to when the condition triggers, overriding the
+            metric's destination (default None).
+        notify: contact or group name(s) told when it triggers (default None).
+    """
+
+    kind = "condition"
+    transition = None
+    notify = None
+
+    def __init__(self, **attrs):
+        self._task = None
+        self._metric = None
+        self._info = None
+        self._token = 0
+        super().__init__(**attrs)
+
+    @property
+    def task(self) -> Task:
+        """The task (or watch) this condition belongs to."""
+        return self._task
+
+    watch = task
+
+    @property
+    def metric(self) -> Metric:
+        """The metric holding this condition."""
+        return self._metric
+
+    @property
+    def info(self) -> Any:
+        """Text shown in the log line and notifications: a str, a list of str, or None."""
+        return self._info
+
+    @info.setter
+    def info(self, value) -> None:
+        self._info = value
+
+    def bind(self, task: Task, metric: Metric) -> None:
+        """Attach this condition to its task and metric (done by ``Metric.condition``)."""
+        self._task = task
+        self._metric = metric
+
+    def valid(self) -> list[str]:
+        """Check the common attributes; subclasses add their own problems."""
+        problems = super().valid()
+        if self.notify is not None:
+            try:
+                normalize_notify(self.notify)
+            except ValueError as exc:
+                problems.append(f"{self.describe()}: {exc}")
+        return problems
+
+
+class PollCondition(Condition):
+    """A condition tested every ``interval`` seconds by its task's driver.
+
+    Subclasses implement ``test()`` returning a bool, and may set ``self.info``.
+
+    Attributes:
+        interval: seconds between tests (default: the watch's interval).
+        times: trigger when true ``x`` times in the last ``y`` tests; an int ``n`` means
+            ``(n, n)``; default 1.
+    """
+
+    interval = None
+    times = 1
+    units = {"interval": "seconds"}
+
+    def __init__(self, **attrs):
+        super().__init__(**attrs)
+        self._timeline = Timeline(1)
+        self._times = (1, 1)
+
+    def prepare(self) -> None:
+        """Normalize ``times`` and size the timeline."""
+        super().prepare()
+        times = self.times
+        if isinstance(times, int) and not isinstance(times, bool):
+            times = (times, times)
+        if isinstance(times, (tuple, list)) and len(times) == 2:
+            self._times = (int(times[0]), int(times[1]))
+            self._timeline = Timeline(max(1, self._times[1]))
+
+    def valid(self) -> list[str]:
+        """Check ``times`` and ``interval`` besides the common attributes."""
+        problems = super().valid()
+        t = self.times
+        if isinstance(t, int) and not isinstance(t, bool):
+            t = (t, t)
+        ok = isinstance(t, (tuple, list)) and len(t) == 2 and all(isinstance(n, int) for n in t)
+        if not ok or not 1 <= t[0] <= t[1]:
+            problems.append(
+                f"{self.describe()}: bad times {self.times!r}; use n or (x, y) with 1 <= x <= y"
+            )
+        if self.interval is not None and self.interval <= 0:
+            problems.append(f"{self.describe()}: interval must be positive")
+        return problems
+
+    def test(self) -> bool:
+        """Return True when the condition holds for this reading."""
+        raise NotImplementedError(f"{type(self).__name__} must implement test()")
+
+    def check(self) -> bool:
+        """Run ``test()``, record it, and return whether ``times`` is satisfied."""
+        self._timeline.push(bool(self.test()))
+        return self._timeline.count(True) >= self._times[0]
+
+    def reset(self) -> None:
+        """Forget the readings: ``times`` starts again when the state is entered again."""
+        self._timeline.clear()
+
+
+class EventCondition(Condition):
+    """A condition fired by an event source (for example the exit of a process).
+
+    Subclasses implement ``register()`` and ``deregister()``; ``register`` hands
+    ``self.callback()`` to the event source. ``accept(payload)`` may filter events.
+    """
+
+    def callback(self):
+        """Return a callable for the event source; it posts the event to the task's driver.
+
+        The callable remembers the registration it belongs to, so an event for an old
+        registration (an earlier pid) is ignored.
+        """
+        token = self._token
+        task = self._task
+
+        def fire(payload=None):
+            task.trigger(self, token, payload)
+
+        return fire
+
+    def arm(self) -> None:
+        """Start a new registration (the task calls this before ``register``)."""
+        self._token += 1
+
+    def disarm(self) -> None:
+        """End the current registration (the task calls this before ``deregister``)."""
+        self._token += 1
+
+    def is_current(self, token: int) -> bool:
+        """True when ``token`` belongs to the current registration."""
+        return token == self._token
+
+    def register(self) -> None:
+        """Start listening to the event source."""
+        raise NotImplementedError(f"{type(self).__name__} must implement register()")
+
+    def deregister(self) -> None:
+        """Stop listening to the event source."""
+        raise NotImplementedError(f"{type(self).__name__} must implement deregister()")
+
+    def accept(self, payload) -> bool:
+        """Return True if this event should trigger; may set ``self.info``."""
+        return True
+
+
+class TriggerCondition(Condition):
+    """A condition that watches its own task's state changes (for example flapping).
+
+    Subclasses implement ``process(event, payload)`` and call ``self.trigger()``.
+    """
+
+    def process(self, event: str, payload) -> None:
+        """Called on the driver with ``("state_change", (from_state, to_state))``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement process()")
+
+    def trigger(self, payload=None) -> None:
+        """Post this condition's trigger to the front of the task's queue."""
+        self._task.trigger(self, self._token, payload)
+
+    def is_current(self, token: int) -> bool:
+        """Trigger conditions stay current while they are attached."""
+        return token == self._token
+
+    def accept(self, payload) -> bool:
+        """Trigger conditions always accept their own triggers."""
+        return True

@@ -1,0 +1,136 @@
+"""Declared attributes for everything a config sets: watches, conditions, behaviors, contacts.
+
+A subclass declares its settable attributes as plain class attributes with their defaults
+(``path = None``, ``above = None``, ``times = 1``). Setting anything else raises at once with
+a close-match suggestion, so a typo is reported at the line that made it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from contextvars import ContextVar
+from typing import Any, ClassVar
+
+from godpy.errors import AttributeProblem
+from godpy.units import CONVERTERS
+
+#: The config file being loaded on this thread, if any; used to locate problems.
+LOADING_FILE: ContextVar[str | None] = ContextVar("godpy_loading_file", default=None)
+
+_GODPY_DIR = os.path.dirname(os.path.abspath(__file__))
+_META = frozenset({"kind", "units", "required", "plugin_name"})
+
+
+def config_location() -> str:
+    """Return ``file:line`` of the config line currently executing, best effort."""
+    wanted = LOADING_FILE.get()
+    frame = sys._getframe(1)
+    fallback = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if wanted and os.path.abspath(filename) == wanted:
+            return f"{filename}:{frame.f_lineno}"
+        if fallback is None and not os.path.abspath(filename).startswith(_GODPY_DIR):
+            fallback = f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return fallback or "<unknown>"
+
+
+def suggest(word: str, choices) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest choice, or ``""``."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _is_declared(name: str, value: Any) -> bool:
+    if name.startswith("_") or name in _META:
+        return False
+    return not (callable(value) or isinstance(value, (property, classmethod, staticmethod)))
+
+
+class Configurable:
+    """Base for objects configured from a config file.
+
+    Class attributes:
+        kind: what the object is called in messages ("watch", "condition", ...).
+        units: attribute name -> ``"seconds"``, ``"kilobytes"`` or ``"percent"``; values set
+            on those attributes are converted (``"150MB"`` -> 153600.0).
+        required: attributes that must not be None when the config block closes.
+    """
+
+    kind: ClassVar[str] = "object"
+    units: ClassVar[dict[str, str]] = {}
+    required: ClassVar[tuple[str, ...]] = ()
+    _declared: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        names = set()
+        for klass in reversed(cls.__mro__):
+            names.update(n for n, v in vars(klass).items() if _is_declared(n, v))
+        cls._declared = frozenset(names)
+
+    def __init__(self, **attrs):
+        self._where = config_location()
+        self.configure(**attrs)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    @classmethod
+    def attributes(cls) -> dict[str, Any]:
+        """Return the declared attributes and their defaults, for help texts."""
+        return {name: getattr(cls, name) for name in sorted(cls._declared)}
+
+    def configure(self, **attrs) -> None:
+        """Set several attributes at once, with the same checks as assignment."""
+        for name, value in attrs.items():
+            setattr(self, name, value)
+
+    def describe(self) -> str:
+        """Return how messages name this object, e.g. ``condition memory_usage``."""
+        return f"{self.kind} {getattr(self, 'plugin_name', type(self).__name__)}"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        cls = type(self)
+        if name in cls._declared:
+            object.__setattr__(self, name, self._convert(name, value))
+            return
+        prop = getattr(cls, name, None)
+        if isinstance(prop, property) and prop.fset is not None:
+            prop.fset(self, value)
+            return
+        raise AttributeProblem(
+            f"unknown attribute '{name}' for {self.describe()}{suggest(name, cls._declared)}"
+        )
+
+    def _convert(self, name: str, value: Any) -> Any:
+        unit = type(self).units.get(name)
+        if unit is None or value is None:
+            return value
+        try:
+            return CONVERTERS[unit](value)
+        except ValueError as exc:
+            raise AttributeProblem(f"{self.describe()}: {name}: {exc}") from None
+
+    def prepare(self) -> None:
+        """Normalize attributes once the config block is complete (optional hook)."""
+
+    def valid(self) -> list[str]:
+        """Return a list of problems (empty when valid); the base checks ``required``."""
+        return [
+            f"{self.describe()}: '{name}' is required"
+            for name in type(self).required
+            if getattr(self, name, None) is None
+        ]
+
+    def reset(self) -> None:
+        """Forget runtime history (called when the owning state is left)."""

@@ -1,0 +1,83 @@
+"""What a config file calls: ``God.watch()``, ``God.task()``, ``God.<setting>``, ``env()``.
+
+``God`` is a facade over the config session being loaded on this thread; a fresh session
+per load keeps the daemon free of global state.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from typing import Any
+
+from godpy.configurable import suggest
+from godpy.errors import AttributeProblem, ConfigError
+from godpy.session import Session
+from godpy.task import Task
+from godpy.watch import Watch
+
+CURRENT: ContextVar[Session | None] = ContextVar("godpy_session", default=None)
+_REQUIRED = object()
+
+
+def current_session() -> Session:
+    """The session of the config being loaded.
+
+    Raises:
+        ConfigError: no config is being loaded (the file was run with plain ``python``).
+    """
+    session = CURRENT.get()
+    if session is None:
+        raise ConfigError("godpy configs are loaded by the daemon: run `godpy -c FILE -D`")
+    return session
+
+
+class GodFacade:
+    """The ``God`` object of config files.
+
+    Settings (set them before the first watch): ``pid_file_directory``, ``use_events``,
+    ``terminate_timeout``, ``log_buffer_size``.
+    """
+
+    def watch(self, **attrs) -> Watch:
+        """Define a watch; use it as ``with God.watch() as w:``."""
+        return current_session().new_task(Watch, attrs)
+
+    def task(self, **attrs) -> Task:
+        """Define a generic task (a state machine without a process)."""
+        return current_session().new_task(Task, attrs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        session = current_session()
+        if name not in session.settings:
+            raise AttributeProblem(f"unknown setting God.{name}{suggest(name, session.settings)}")
+        return session.settings[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        current_session().set_setting(name, value)
+
+
+God = GodFacade()
+
+
+def env(name: str, default: Any = _REQUIRED, cast=None) -> Any:
+    """Read an environment variable for a config, with a default and a type.
+
+    Args:
+        name: the variable.
+        default: the value when it is unset; without one, an unset variable is an error.
+        cast: a function applied to the string (``int``, ``float``, ...).
+    """
+    raw = os.environ.get(name)
+    if raw is None:
+        if default is _REQUIRED:
+            raise AttributeProblem(f"environment variable {name} is required but not set")
+        return default
+    if cast is None:
+        return raw
+    try:
+        return cast(raw)
+    except (TypeError, ValueError) as exc:
+        raise AttributeProblem(f"environment variable {name}={raw!r}: {exc}") from None

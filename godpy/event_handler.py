@@ -1,0 +1,102 @@
+"""EventHandler: pid -> callbacks, fed by an event backend (netlink on Linux).
+
+Callbacks run on the backend's thread and must only post messages to a driver.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Callable
+
+from godpy.log import get_logger
+
+
+class EventHandler:
+    """Registry of exit callbacks and owner of the event backend.
+
+    Args:
+        on_overflow: called when events may have been lost, so every watch re-checks.
+    """
+
+    def __init__(self, on_overflow: Callable[[], None] | None = None):
+        self._lock = threading.Lock()
+        self._callbacks: dict[int, list[Callable]] = {}
+        self._on_overflow = on_overflow or (lambda: None)
+        self.backend = None
+
+    @property
+    def loaded(self) -> bool:
+        """True when a backend is running and passed its self-test."""
+        return self.backend is not None
+
+    def start(self, backend_factory=None) -> bool:
+        """Start the netlink backend and self-test it; False (logged once) on failure."""
+        if backend_factory is None:
+            from godpy.netlink_handler import NetlinkHandler
+
+            backend_factory = NetlinkHandler
+        backend = backend_factory(self.dispatch_exit, self._overflow)
+        try:
+            backend.start()
+        except OSError as exc:
+            get_logger().warning(
+                "events: netlink unavailable (%s); polling instead. Run as root (or with "
+                "CAP_NET_ADMIN) for instant restarts",
+                exc,
+            )
+            return False
+        self.backend = backend
+        if not self.self_test():
+            get_logger().warning("events: netlink self-test saw no exit event; polling instead")
+            self.stop()
+            return False
+        get_logger().info("events: using %s process-exit events", backend.name)
+        return True
+
+    def stop(self) -> None:
+        """Stop the backend."""
+        if self.backend is not None:
+            self.backend.stop()
+            self.backend = None
+
+    def register(self, pid: int, callback: Callable) -> None:
+        """Call ``callback(payload)`` when process ``pid`` exits."""
+        with self._lock:
+            self._callbacks.setdefault(pid, []).append(callback)
+
+    def deregister(self, pid: int, callback: Callable) -> None:
+        """Forget one callback of ``pid``."""
+        with self._lock:
+            callbacks = self._callbacks.get(pid, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks:
+                self._callbacks.pop(pid, None)
+
+    def watching(self, pid: int) -> bool:
+        """True when a callback is registered for ``pid``."""
+        with self._lock:
+            return pid in self._callbacks
+
+    def dispatch_exit(self, pid: int, payload: dict) -> None:
+        """Backend entry point: run (once) the callbacks registered for ``pid``."""
+        with self._lock:
+            callbacks = self._callbacks.pop(pid, None)
+        for callback in callbacks or ():
+            callback(payload)
+
+    def _overflow(self) -> None:
+        self._on_overflow()
+
+    def self_test(self, timeout: float = 2.0) -> bool:
+        """Start a short process, kill it, and check that its exit event arrives."""
+        seen = threading.Event()
+        child = subprocess.Popen(["sleep", "30"], stdin=subprocess.DEVNULL)
+        self.register(child.pid, lambda payload: seen.set())
+        child.kill()
+        child.wait()
+        ok = seen.wait(timeout)
+        with self._lock:
+            self._callbacks.pop(child.pid, None)
+        return ok

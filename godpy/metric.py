@@ -1,0 +1,67 @@
+"""Metric: conditions that share one destination, ``{True: state, False: state}``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from godpy.condition import Condition
+
+if TYPE_CHECKING:
+    from godpy.task import Task
+
+
+def normalize_destination(destination) -> dict | None:
+    """Turn ``"up"`` or ``{True: "up", False: "start"}`` into a dict (None for lifecycle)."""
+    if destination is None:
+        return None
+    if isinstance(destination, str):
+        return {True: destination}
+    if isinstance(destination, dict) and set(destination) <= {True, False}:
+        return dict(destination)
+    raise ValueError(
+        f"bad destination {destination!r}; use a state name or {{True: 'a', False: 'b'}}"
+    )
+
+
+class Metric:
+    """A group of conditions and where the task goes when one of them is true or false.
+
+    Use it as a ``with`` block and add conditions with ``on.condition(name, **attrs)``.
+
+    Args:
+        task: the owning task.
+        destination: a state name, ``{True: a, False: b}``, or None (lifecycle).
+    """
+
+    def __init__(self, task: Task, destination=None):
+        self.task = task
+        self.destination = normalize_destination(destination)
+        self.conditions: list[Condition] = []
+
+    def __enter__(self) -> Metric:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def condition(self, kind, **attrs) -> Condition:
+        """Add a condition by registered name (``"memory_usage"``) or by class.
+
+        Returns:
+            the condition, usable as a ``with`` block to set more attributes.
+        """
+        cls = self.task.plugins.condition(kind) if isinstance(kind, str) else kind
+        cond = cls(**attrs)
+        cond.bind(self.task, self)
+        self.conditions.append(cond)
+        return cond
+
+    def enable(self) -> None:
+        """Attach every condition (schedule polls, register events)."""
+        for cond in self.conditions:
+            self.task.attach(cond)
+
+    def disable(self) -> None:
+        """Detach every condition."""
+        for cond in self.conditions:
+            self.task.detach(cond)

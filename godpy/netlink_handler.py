@@ -1,0 +1,130 @@
+"""Netlink proc-connector backend: the one module that imports pyroute2.
+
+One thread owns the socket: it is created, bound and read in that thread (a socket made
+in one thread and read in another delivered nothing with pyroute2 0.9.7).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import threading
+import time
+
+from godpy.log import get_logger
+
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+RECEIVE_BUFFER = 8 * 1024 * 1024
+
+
+class NetlinkHandler:
+    """Read process-exit events from the kernel and hand them to ``on_exit(pid, payload)``.
+
+    Args:
+        on_exit: called on this backend's thread for each exited process (not thread).
+        on_overflow: called when the kernel dropped events (ENOBUFS).
+        buffer_size: receive buffer to ask for, in bytes.
+    """
+
+    name = "netlink"
+
+    def __init__(self, on_exit, on_overflow, buffer_size: int = RECEIVE_BUFFER):
+        self._on_exit = on_exit
+        self._on_overflow = on_overflow
+        self._buffer_size = buffer_size
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread: threading.Thread | None = None
+        self.overflows = 0
+
+    def start(self, timeout: float = 5.0) -> None:
+        """Start the thread and wait until it listens.
+
+        Raises:
+            OSError: netlink could not be opened (not root, no CONFIG_PROC_EVENTS).
+        """
+        self._thread = threading.Thread(target=self._run, name="netlink", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise OSError("netlink handler did not start in time")
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """Wake the thread and join it."""
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+        if self._thread is not None:
+            self._thread.join(5.0)
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _open(self):
+        from pyroute2 import ProcEventSocket
+
+        sock = ProcEventSocket()
+        try:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self._buffer_size)
+            except OSError:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._buffer_size)
+            sock.bind()
+            sock.control(listen=True)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _run(self) -> None:
+        try:
+            sock = self._open()
+        except BaseException as exc:  # reported to start(), which falls back to polling
+            self._error = exc if isinstance(exc, OSError) else OSError(str(exc))
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop(sock)
+        finally:
+            sock.close()
+
+    def _loop(self, sock) -> None:
+        fds = [sock.fileno(), self._wake_r]
+        while True:
+            readable, _, _ = select.select(fds, [], [])
+            if self._wake_r in readable:
+                return
+            try:
+                messages = sock.get()
+            except OSError as exc:
+                if exc.errno == errno.ENOBUFS:
+                    self.overflows += 1
+                    get_logger().warning(
+                        "netlink: events were lost (socket overflow); re-checking every watch"
+                    )
+                    self._on_overflow()
+                else:
+                    get_logger().error("netlink: receive failed: %s", exc)
+                    time.sleep(0.1)
+                continue
+            for msg in messages:
+                self._handle(msg)
+
+    def _handle(self, msg) -> None:
+        if msg.get("event") != "PROC_EVENT_EXIT":
+            return
+        pid = msg.get("process_pid")
+        if pid != msg.get("process_tgid"):
+            return  # a thread, not a process
+        try:
+            self._on_exit(pid, {"pid": pid, "status": msg.get("exit_code")})
+        except Exception:
+            get_logger().exception("netlink: exit callback for pid %s failed", pid)

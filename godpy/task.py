@@ -1,0 +1,395 @@
+"""Task: a generic state machine whose states hold metrics of conditions."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+from godpy.behavior import Behavior
+from godpy.condition import EventCondition, PollCondition, TriggerCondition, normalize_notify
+from godpy.configurable import Configurable, suggest
+from godpy.log import get_logger
+from godpy.metric import Metric
+
+UNMONITORED = "unmonitored"
+LIFECYCLE = None
+
+
+class Task(Configurable):
+    """A named state machine driven by its conditions.
+
+    Attributes:
+        name: unique name (required).
+        group: optional group name, for commands addressing several tasks.
+        interval: default poll interval in seconds for conditions without their own.
+        valid_states: the states of this task (required for a generic task).
+        initial_state: state entered when monitoring starts (required for a generic task).
+        autostart: start monitoring when the daemon starts (default True).
+
+    A generic task binds a command to a state God's way: ``t.clean = "rm -f /tmp/x"``
+    or ``t.clean = some_function`` runs it each time the task enters ``clean``.
+    """
+
+    kind = "task"
+    name = None
+    group = None
+    interval = None
+    valid_states = None
+    initial_state = None
+    autostart = True
+    units = {"interval": "seconds"}
+    required = ("name",)
+
+    def __init__(self, plugins=None, **attrs):
+        self._state = UNMONITORED
+        self._metrics: dict[Any, list[Metric]] = {}
+        self._behaviors: list[Behavior] = []
+        self._commands: dict[str, Any] = {}
+        self._active: set = set()
+        self._triggers: list[TriggerCondition] = []
+        self._plugins = plugins
+        self._driver = None
+        self._events = None
+        self._notifier: Callable | None = None
+        self._on_close: Callable | None = None
+        self._events_enabled = False
+        self._closed = False
+        super().__init__(**attrs)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self._on_close is not None:
+            self._on_close(self)
+
+    # -- config DSL ----------------------------------------------------------------------
+    def __setattr__(self, name: str, value) -> None:
+        states = self.__dict__.get("valid_states") or ()
+        if name in states and name not in type(self)._declared:
+            self._commands[name] = value
+            return
+        super().__setattr__(name, value)
+
+    def describe(self) -> str:
+        """Return how messages name this task."""
+        return f"{self.kind} '{self.name}'" if self.name else f"{self.kind} (unnamed)"
+
+    @property
+    def plugins(self):
+        """The plugin registry used to find conditions and behaviors by name."""
+        if self._plugins is None:
+            from godpy.registry import Plugins
+
+            self._plugins = Plugins()
+        return self._plugins
+
+    @property
+    def state(self) -> str:
+        """The current state (read-only; only the driver changes it)."""
+        return self._state
+
+    @property
+    def metrics(self) -> dict:
+        """State -> list of metrics; the key None holds the lifecycle metrics."""
+        return self._metrics
+
+    @property
+    def behaviors(self) -> list[Behavior]:
+        """The behaviors whose hooks run around actions."""
+        return self._behaviors
+
+    @property
+    def driver(self):
+        """The driver serving this task (None before the daemon starts it)."""
+        return self._driver
+
+    @property
+    def events(self):
+        """The event handler for event conditions (None when polling only)."""
+        return self._events
+
+    def all_states(self) -> list[str]:
+        """Every state a transition may name, ``unmonitored`` included."""
+        return [UNMONITORED, *(self.valid_states or ())]
+
+    def transition(self, from_states, to) -> Metric:
+        """Declare a metric: from ``from_states``, go to ``to`` (a state or {True:, False:}).
+
+        A transition given no condition moves at once (an ``always`` condition is added
+        when the config block closes).
+        """
+        metric = Metric(self, to)
+        for state in [from_states] if isinstance(from_states, str) else list(from_states):
+            self._metrics.setdefault(state, []).append(metric)
+        return metric
+
+    def lifecycle(self) -> Metric:
+        """Declare conditions active for the whole monitored period (no destination)."""
+        metric = Metric(self, None)
+        self._metrics.setdefault(LIFECYCLE, []).append(metric)
+        return metric
+
+    def behavior(self, kind, **attrs) -> Behavior:
+        """Add a behavior by registered name or by class."""
+        cls = self.plugins.behavior(kind) if isinstance(kind, str) else kind
+        beh = cls(**attrs)
+        beh.bind(self)
+        self._behaviors.append(beh)
+        return beh
+
+    def each_condition(self):
+        """Yield (state, metric, condition) for every declared condition, once each."""
+        seen = set()
+        for state, metrics in self._metrics.items():
+            for metric in metrics:
+                for cond in metric.conditions:
+                    if id(cond) not in seen:
+                        seen.add(id(cond))
+                        yield state, metric, cond
+
+    def prepare(self) -> None:
+        """Complete the config: empty transitions get ``always``, conditions prepare."""
+        for metrics in self._metrics.values():
+            for metric in metrics:
+                if not metric.conditions and metric.destination is not None:
+                    metric.condition("always", what=True)
+        for _state, _metric, cond in self.each_condition():
+            cond.prepare()
+            if isinstance(cond, PollCondition) and cond.interval is None:
+                cond.interval = self.interval
+
+    def valid(self) -> list[str]:
+        """Return every problem of this task, its metrics, conditions and behaviors."""
+        problems = super().valid()
+        if not self.valid_states:
+            problems.append(f"{self.describe()}: 'valid_states' is required")
+        elif self.initial_state not in self.valid_states:
+            problems.append(
+                f"{self.describe()}: initial_state {self.initial_state!r} is not one of "
+                f"{list(self.valid_states)}"
+            )
+        problems += self._check_states()
+        for _state, _metric, cond in self.each_condition():
+            problems += [f"{self.describe()}: {p}" for p in cond.valid()]
+            if isinstance(cond, PollCondition) and cond.interval is None:
+                problems.append(
+                    f"{self.describe()}: {cond.describe()} has no interval and the "
+                    f"{self.kind} has none to inherit; set interval on either"
+                )
+        for beh in self._behaviors:
+            problems += [f"{self.describe()}: {p}" for p in beh.valid()]
+        return problems
+
+    def _check_states(self) -> list[str]:
+        known = self.all_states()
+        problems = []
+
+        def check(state, role):
+            if state not in known:
+                problems.append(
+                    f"{self.describe()}: transition {role} unknown state {state!r}"
+                    f"{suggest(str(state), known)} (states: {', '.join(known)})"
+                )
+
+        for state, metrics in self._metrics.items():
+            if state is not LIFECYCLE:
+                check(state, "from")
+            for metric in metrics:
+                for dest in (metric.destination or {}).values():
+                    check(dest, "to")
+        for _s, _m, cond in self.each_condition():
+            if cond.transition is not None:
+                check(cond.transition, "to")
+        return problems
+
+    # -- runtime wiring ------------------------------------------------------------------
+    def attach_runtime(self, driver, events=None, notifier=None) -> None:
+        """Give the task its driver, event handler and notification hook."""
+        self._driver = driver
+        self._events = events
+        self._notifier = notifier
+
+    def applog(self, level: int, message: str, *args) -> None:
+        """Log ``"<name> <message>"`` and keep it in this task's log ring."""
+        get_logger().log(level, f"{self.name} {message}", *args, extra={"watch": self.name})
+
+    # -- state machine (driver thread only) ----------------------------------------------
+    def move(self, to_state: str) -> None:
+        """Leave the current state for ``to_state``: detach, act, attach, broadcast."""
+        from_state = self._state
+        self.applog(logging.INFO, "move '%s' to '%s'", from_state, to_state)
+        for metric in self._metrics.get(from_state, ()):
+            metric.disable()
+        if to_state == UNMONITORED:
+            for metric in self._metrics.get(LIFECYCLE, ()):
+                metric.disable()
+        self.action(to_state)
+        landed = self.landing_state(to_state)
+        if from_state == UNMONITORED and landed != UNMONITORED:
+            for metric in self._metrics.get(LIFECYCLE, ()):
+                metric.enable()
+        self._state = landed
+        for metric in self._metrics.get(landed, ()):
+            metric.enable()
+        for cond in list(self._triggers):
+            cond.process("state_change", (from_state, to_state))
+        self.applog(logging.INFO, "moved '%s' to '%s'", from_state, landed)
+
+    def landing_state(self, to_state: str) -> str:
+        """The state actually entered after the action of ``to_state`` (hook for Watch)."""
+        return to_state
+
+    def action(self, name: str) -> None:
+        """Run the command bound to state ``name`` with the behaviors' hooks around it."""
+        command = self._commands.get(name)
+        if command is None:
+            return
+        self.run_hooks("before", name)
+        self.applog(logging.INFO, "%s: %s", name, getattr(command, "__name__", command))
+        try:
+            if callable(command):
+                command()
+            else:
+                code = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL).returncode
+                if code:
+                    self.applog(logging.WARNING, "%s command exited with code %s", name, code)
+        except Exception as exc:
+            get_logger().exception(
+                "%s %s command failed: %s", self.name, name, exc, extra={"watch": self.name}
+            )
+        self.run_hooks("after", name)
+
+    def run_hooks(self, when: str, action: str) -> None:
+        """Call ``<when>_<action>`` on every behavior; log results and errors."""
+        for beh in self._behaviors:
+            hook = getattr(beh, f"{when}_{action}", None)
+            if hook is None:
+                continue
+            try:
+                result = hook()
+            except Exception as exc:
+                get_logger().exception(
+                    "%s %s_%s failed in %s: %s",
+                    self.name,
+                    when,
+                    action,
+                    beh.describe(),
+                    exc,
+                    extra={"watch": self.name},
+                )
+                continue
+            if result:
+                self.applog(
+                    logging.INFO, "%s_%s: %s (%s)", when, action, result, type(beh).__name__
+                )
+
+    def attach(self, cond) -> None:
+        """Activate a condition: schedule a poll now, register an event, join triggers."""
+        self._active.add(cond)
+        if isinstance(cond, PollCondition):
+            self._driver.schedule(cond, 0)
+        elif isinstance(cond, EventCondition):
+            cond.arm()
+            cond.register()
+        elif isinstance(cond, TriggerCondition):
+            cond._token += 1
+            self._triggers.append(cond)
+
+    def detach(self, cond) -> None:
+        """Deactivate a condition; pending operations in the queue are left alone."""
+        self._active.discard(cond)
+        if isinstance(cond, PollCondition):
+            self._driver.unschedule(cond)
+            cond.reset()
+        elif isinstance(cond, EventCondition):
+            cond.disarm()
+            cond.deregister()
+        elif isinstance(cond, TriggerCondition):
+            cond._token += 1
+            if cond in self._triggers:
+                self._triggers.remove(cond)
+
+    def handle_poll(self, cond: PollCondition) -> None:
+        """Test a due poll condition, log it, notify, and move or reschedule."""
+        if cond not in self._active:
+            return
+        try:
+            result = cond.check()
+        except Exception as exc:
+            get_logger().exception(
+                "%s error in %s: %s", self.name, cond.describe(), exc, extra={"watch": self.name}
+            )
+            result = False
+        destination = (cond.metric.destination or {}).get(result)
+        if result and cond.transition is not None:
+            destination = cond.transition
+        self.log_line(cond, result, destination is not None)
+        if result and cond.notify:
+            self.notify(cond)
+        if destination is not None:
+            self.move(destination)
+        if cond in self._active and not self._driver.scheduled(cond):
+            self._driver.schedule(cond, cond.interval)
+
+    def trigger(self, cond, token: int, payload=None) -> None:
+        """Post an event or trigger of ``cond`` to the front of the driver's queue."""
+        self._driver.message("handle_event", cond, token, payload)
+
+    def handle_event(self, cond, token: int, payload=None) -> None:
+        """React to a fired event or trigger condition, unless it is stale."""
+        if cond not in self._active or not cond.is_current(token):
+            self.applog(logging.DEBUG, "ignored stale event from %s", type(cond).__name__)
+            return
+        if not cond.accept(payload):
+            return
+        destination = cond.transition or (cond.metric.destination or {}).get(True)
+        self.log_line(cond, True, True)
+        if cond.notify:
+            self.notify(cond)
+        if destination is not None:
+            self.move(destination)
+
+    def log_line(self, cond, result: bool, triggers: bool) -> None:
+        """Log one line per test: ``[trigger]`` at info level, ``[ok]`` at debug level."""
+        status, level = ("[trigger]", logging.INFO) if triggers else ("[ok]", logging.DEBUG)
+        info = cond.info
+        lines = [info] if isinstance(info, str) or info is None else list(info)
+        for text in lines:
+            text = f" {text}" if text else ""
+            self.applog(level, "%s%s (%s)", status, text, type(cond).__name__)
+        self._last_line = f"{self.name} {status}{' ' + '; '.join(map(str, lines)) if info else ''}"
+
+    def notify(self, cond) -> None:
+        """Hand a triggered condition's message to the notification hook."""
+        names, priority, category = normalize_notify(cond.notify)
+        message = getattr(self, "_last_line", f"{self.name} [trigger]")
+        if self._notifier is None:
+            self.applog(logging.INFO, "notify %s: %s", ", ".join(names), message)
+            return
+        try:
+            self._notifier(self, cond, names, message, priority, category)
+        except Exception as exc:
+            get_logger().exception(
+                "%s notification failed: %s", self.name, exc, extra={"watch": self.name}
+            )
+
+    # -- operations sent as messages -----------------------------------------------------
+    def monitor(self) -> None:
+        """Start monitoring: enter the initial state."""
+        if self._state == UNMONITORED:
+            self.move(self.initial_state)
+
+    def unmonitor(self) -> None:
+        """Stop monitoring: every condition is detached, nothing is done to processes."""
+        if self._state != UNMONITORED:
+            self.move(UNMONITORED)
+
+    def poll_now(self) -> None:
+        """Test every active poll condition at once (an event may have been lost)."""
+        for cond in list(self._active):
+            if isinstance(cond, PollCondition):
+                self._driver.schedule(cond, 0)
+
+    def snapshot(self) -> dict:
+        """Plain data describing the task, for status output."""
+        return {"name": self.name, "group": self.group, "state": self._state}
