@@ -1,7 +1,10 @@
 """Netlink proc-connector backend: the one module that imports pyroute2.
 
-One thread owns the socket: it is created, bound and read in that thread (a socket made
-in one thread and read in another delivered nothing with pyroute2 0.9.7).
+One thread owns the socket: it is created, bound and read in that thread. pyroute2's
+``ProcEventSocket`` creates, binds and subscribes the socket; the datagrams are then read
+straight from its file descriptor and the exit events decoded here, because pyroute2
+0.9's ``get()`` buffers messages in an asyncio queue behind ``select()``'s back (an exit
+could sit there unseen until the next event arrived).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import errno
 import os
 import select
 import socket
+import struct
 import threading
 import time
 
@@ -17,6 +21,25 @@ from godpy.log import get_logger
 
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 RECEIVE_BUFFER = 8 * 1024 * 1024
+PROC_EVENT_EXIT = 0x80000000
+# nlmsghdr (len, type, flags, seq, pid) + cn_msg (idx, val, seq, ack, len, flags)
+_HEADERS = struct.Struct("=IHHII IIIIHH")
+# proc_event (what, cpu, timestamp_ns) + exit_proc_event (pid, tgid, exit_code, exit_signal)
+_EXIT = struct.Struct("=IIQ IIII")
+
+
+def parse_exits(data: bytes):
+    """Yield (pid, tgid, wait_status) for each process-exit event in a datagram."""
+    offset = 0
+    while offset + _HEADERS.size <= len(data):
+        length = _HEADERS.unpack_from(data, offset)[0]
+        body = offset + _HEADERS.size
+        if length < _HEADERS.size or body + _EXIT.size > len(data):
+            break
+        what, _cpu, _ts, pid, tgid, status, _sig = _EXIT.unpack_from(data, body)
+        if what == PROC_EVENT_EXIT:
+            yield pid, tgid, status
+        offset += (length + 3) & ~3
 
 
 class NetlinkHandler:
@@ -97,13 +120,20 @@ class NetlinkHandler:
             sock.close()
 
     def _loop(self, sock) -> None:
-        fds = [sock.fileno(), self._wake_r]
+        raw = socket.socket(fileno=os.dup(sock.fileno()))
+        try:
+            self._serve(raw)
+        finally:
+            raw.close()
+
+    def _serve(self, raw: socket.socket) -> None:
+        fds = [raw.fileno(), self._wake_r]
         while True:
             readable, _, _ = select.select(fds, [], [])
             if self._wake_r in readable:
                 return
             try:
-                messages = sock.get()
+                data = raw.recv(65536)
             except OSError as exc:
                 if exc.errno == errno.ENOBUFS:
                     self.overflows += 1
@@ -115,16 +145,12 @@ class NetlinkHandler:
                     get_logger().error("netlink: receive failed: %s", exc)
                     time.sleep(0.1)
                 continue
-            for msg in messages:
-                self._handle(msg)
+            for pid, tgid, status in parse_exits(data):
+                if pid == tgid:  # a process, not one of its threads
+                    self._exit(pid, status)
 
-    def _handle(self, msg) -> None:
-        if msg.get("event") != "PROC_EVENT_EXIT":
-            return
-        pid = msg.get("process_pid")
-        if pid != msg.get("process_tgid"):
-            return  # a thread, not a process
+    def _exit(self, pid: int, status: int) -> None:
         try:
-            self._on_exit(pid, {"pid": pid, "status": msg.get("exit_code")})
+            self._on_exit(pid, {"pid": pid, "status": status})
         except Exception:
             get_logger().exception("netlink: exit callback for pid %s failed", pid)

@@ -1,0 +1,186 @@
+"""Shared test helpers: bounded waits, the probe child, and cleanup by pid."""
+
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, "probe.py")
+
+
+class WaitTimeout(AssertionError):
+    """A bounded wait ran out; the message shows the last value seen."""
+
+
+def wait_until(predicate, timeout=10.0, interval=0.005, what=None):
+    """Poll ``predicate`` until it returns a truthy value; return that value.
+
+    Raises:
+        WaitTimeout: after ``timeout`` seconds, showing the last value seen.
+    """
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = predicate()
+        except Exception as exc:  # a probe file not written yet, etc.
+            last = exc
+        else:
+            if last:
+                return last
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(
+                f"timed out after {timeout}s waiting for {what or predicate}; last value: {last!r}"
+            )
+        time.sleep(interval)
+
+
+def probe_argv(record, *args):
+    """argv that runs the probe child writing to ``record``."""
+    return [sys.executable, PROBE, str(record), *args]
+
+
+def read_lines(path):
+    """Lines of a probe record file ([] while it does not exist)."""
+    try:
+        with open(path) as fh:
+            return [line.strip() for line in fh if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def alive(pid):
+    """True when ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+class Pids:
+    """Pids a test started or learned about; all are SIGKILLed at teardown."""
+
+    def __init__(self):
+        self.pids = set()
+
+    def add(self, pid):
+        self.pids.add(int(pid))
+        return int(pid)
+
+    def kill_all(self):
+        for pid in self.pids:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+
+@pytest.fixture
+def pids():
+    """Register pids to be killed when the test ends, whatever happens."""
+    tracker = Pids()
+    yield tracker
+    tracker.kill_all()
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netlink, uid switch)")
+
+
+GODPY = os.path.join(os.path.dirname(sys.executable), "godpy")
+
+
+class GodpyRun:
+    """A real foreground daemon, ``godpy -c CONFIG -D``, logging to a file."""
+
+    def __init__(self, config, log, *args):
+        import subprocess
+
+        self.log_path = log
+        self._log = open(log, "ab")
+        self.proc = subprocess.Popen(
+            [GODPY, "-c", str(config), "-D", *args],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def text(self):
+        """Everything the daemon has logged so far."""
+        with open(self.log_path, errors="replace") as fh:
+            return fh.read()
+
+    def wait_log(self, needle, timeout=15.0, count=1):
+        """Wait until ``needle`` appears ``count`` times in the log."""
+        return wait_until(
+            lambda: self.text().count(needle) >= count,
+            timeout,
+            what=f"{needle!r} x{count} in the daemon log:\n{self.text()[-3000:]}",
+        )
+
+    def terminate(self, timeout=30.0):
+        """SIGTERM the daemon and return its exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill(self):
+        """SIGKILL the daemon if it is still running (teardown)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def godpy_run(tmp_path, pids):
+    """Start daemons with ``godpy_run(config_text, *args)``; all are killed at teardown."""
+    runs = []
+
+    def start(config_text, *args, name="app.god.py"):
+        config = tmp_path / name
+        config.write_text(config_text)
+        run = GodpyRun(config, tmp_path / f"godpy-{len(runs)}.log", *args)
+        pids.add(run.proc.pid)
+        runs.append(run)
+        return run
+
+    yield start
+    for run in runs:
+        run.kill()
+
+
+def read_pid(path):
+    """The pid in a pid file, or None."""
+    try:
+        text = open(path).read().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+class FakeClock:
+    """A monotonic clock for unit tests: time moves only when ``advance`` is called."""
+
+    def __init__(self, start=1000.0):
+        self.now = float(start)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        """Move time forward by ``seconds``."""
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    """A fresh FakeClock for a test."""
+    return FakeClock()
