@@ -46,8 +46,8 @@ class Condition(Configurable):
     """
 
     kind = "condition"
-    transition = None
-    notify = None
+    transition: str | None = None
+    notify: str | list[str] | dict | None = None
 
     def __init__(self, **attrs):
         self._task = None
@@ -104,8 +104,8 @@ class PollCondition(Condition):
             ``(n, n)``; default 1.
     """
 
-    interval = None
-    times = 1
+    interval: float | str | None = None
+    times: int | tuple[int, int] = 1
     units = {"interval": "seconds"}
 
     def __init__(self, **attrs):

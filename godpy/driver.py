@@ -53,8 +53,13 @@ class Driver:
         """Queue ``task.<name>(*args)`` at the front; return a Future of its result."""
         future: Future = Future()
         with self._cv:
-            heapq.heappush(self._heap, [_FRONT, next(self._seq), Operation(name, args, future)])
-            self._cv.notify()
+            stopping = self._stopping
+            if not stopping:
+                op = Operation(name, args, future)
+                heapq.heappush(self._heap, [_FRONT, next(self._seq), op])
+                self._cv.notify()
+        if stopping:  # nobody would ever serve it; fail now rather than at the caller's timeout
+            future.set_exception(RuntimeError(f"{self.task.name}: driver stopped"))
         return future
 
     def schedule(self, condition, delay: float) -> None:
@@ -118,6 +123,8 @@ class Driver:
     def dispatch(self, item) -> None:
         """Run one queue item; exceptions are logged with the task's name, never raised."""
         if isinstance(item, Operation):
+            if not item.future.set_running_or_notify_cancel():
+                return  # the caller cancelled it; setting a result would raise
             try:
                 result = getattr(self.task, item.name)(*item.args)
             except Exception as exc:
@@ -173,12 +180,15 @@ class Driver:
             self._heap.clear()
             self._polls.clear()
         for op in items:
-            op.future.set_exception(RuntimeError(f"{self.task.name}: driver stopped"))
+            if op.future.set_running_or_notify_cancel():
+                op.future.set_exception(RuntimeError(f"{self.task.name}: driver stopped"))
 
     def shutdown(self, timeout: float | None = 5.0) -> None:
         """Wake the thread, let it finish the current item, and join it."""
         with self._cv:
             self._stopping = True
             self._cv.notify_all()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        if self._thread is None:
+            self._fail_pending()  # no thread to do it on its way out
+        elif self._thread is not threading.current_thread():
             self._thread.join(timeout)

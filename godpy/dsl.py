@@ -32,6 +32,16 @@ def current_session() -> Session:
     return session
 
 
+def _setting(name: str) -> Any:
+    def get(self) -> Any:
+        return current_session().settings[name]
+
+    def put(self, value: Any) -> None:
+        current_session().set_setting(name, value)
+
+    return property(get, put, doc=f"God.{name} (set it before the first watch)")
+
+
 class GodFacade:
     """The ``God`` object of config files.
 
@@ -47,16 +57,22 @@ class GodFacade:
         """Define a generic task (a state machine without a process)."""
         return current_session().new_task(Task, attrs)
 
+    pid_file_directory: str | None = _setting("pid_file_directory")
+    use_events: bool = _setting("use_events")
+    terminate_timeout: float | None = _setting("terminate_timeout")
+    log_buffer_size: int = _setting("log_buffer_size")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not isinstance(getattr(type(self), name, None), property):
+            settings = list(current_session().settings)
+            raise AttributeProblem(f"unknown setting God.{name}{suggest(name, settings)}")
+        object.__setattr__(self, name, value)
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        session = current_session()
-        if name not in session.settings:
-            raise AttributeProblem(f"unknown setting God.{name}{suggest(name, session.settings)}")
-        return session.settings[name]
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        current_session().set_setting(name, value)
+        settings = list(current_session().settings)
+        raise AttributeProblem(f"unknown setting God.{name}{suggest(name, settings)}")
 
 
 God = GodFacade()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 from godpy.condition import EventCondition
 from godpy.errors import AttributeProblem
@@ -10,6 +11,8 @@ from godpy.process import Children
 from godpy.registry import Plugins
 from godpy.task import Task
 from godpy.watch import Watch
+
+T = TypeVar("T", bound=Task)
 
 DEFAULT_SETTINGS = {
     "pid_file_directory": None,
@@ -57,7 +60,7 @@ class Session:
         if name == "use_events" and not value:
             self.events = False
 
-    def new_task(self, cls, attrs: dict) -> Task:
+    def new_task(self, cls: type[T], attrs: dict) -> T:
         """Create a task or watch, registered now and checked when its block closes."""
         task = cls(plugins=self.plugins)
         task._events_enabled = self.events

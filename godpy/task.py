@@ -33,12 +33,12 @@ class Task(Configurable):
     """
 
     kind = "task"
-    name = None
-    group = None
-    interval = None
-    valid_states = None
-    initial_state = None
-    autostart = True
+    name: str | None = None
+    group: str | None = None
+    interval: float | str | None = None
+    valid_states: list[str] | tuple[str, ...] | None = None
+    initial_state: str | None = None
+    autostart: bool = True
     units = {"interval": "seconds"}
     required = ("name",)
 

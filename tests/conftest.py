@@ -101,7 +101,7 @@ class GodpyRun:
         import subprocess
 
         self.log_path = log
-        self._log = open(log, "ab")
+        self._log = open(log, "ab")  # noqa: SIM115 (kept for the daemon's life)
         self.proc = subprocess.Popen(
             [GODPY, "-c", str(config), "-D", *args],
             stdout=self._log,
@@ -160,7 +160,8 @@ def godpy_run(tmp_path, pids):
 def read_pid(path):
     """The pid in a pid file, or None."""
     try:
-        text = open(path).read().strip()
+        with open(path) as fh:
+            text = fh.read().strip()
     except FileNotFoundError:
         return None
     return int(text) if text.isdigit() else None
@@ -184,3 +185,13 @@ class FakeClock:
 def clock():
     """A fresh FakeClock for a test."""
     return FakeClock()
+
+
+@pytest.fixture
+def godlog(caplog, monkeypatch):
+    """caplog capturing the "godpy" logger at DEBUG, even if a daemon setup cut propagation."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("godpy"), "propagate", True)
+    caplog.set_level(logging.DEBUG, logger="godpy")
+    return caplog

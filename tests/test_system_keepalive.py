@@ -37,7 +37,8 @@ def _zombies_of(pid):
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/stat") as fh:
+                    stat = fh.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
             if stat[0] == "Z" and int(stat[1]) == pid:
