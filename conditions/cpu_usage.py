@@ -5,6 +5,7 @@ import time
 from godpy import system
 from godpy.condition import PollCondition
 from godpy.process import watched_pid
+from godpy.timeline import Readings
 
 
 class CpuUsage(PollCondition):
@@ -33,7 +34,12 @@ class CpuUsage(PollCondition):
     def __init__(self, **attrs):
         super().__init__(**attrs)
         self._last: tuple[int, float, float] | None = None
-        self._readings: list[float] = []
+        self._readings = Readings(1, "%", digits=1)
+
+    def prepare(self) -> None:
+        """Keep as many readings as ``times`` looks at, for the log line."""
+        super().prepare()
+        self._readings = Readings(self._times[1], "%", digits=1)
 
     def test(self) -> bool:
         """Compare CPU seconds used since the last check with the wall time elapsed."""
@@ -49,14 +55,13 @@ class CpuUsage(PollCondition):
             prev_used, prev_wall = 0.0, system.start_time(pid)
         self._last = (pid, used, wall)
         percent = 100.0 * (used - prev_used) / max(wall - prev_wall, 1e-6)
-        self._readings = ([percent] + self._readings)[: self._times[1]]
-        marks = ", ".join(f"{'*' if r > self.above else ''}{r:.1f}%" for r in self._readings)
+        self._readings.push(percent)
         bounds = "out of bounds" if percent > self.above else "within bounds"
-        self.info = f"cpu {bounds} [{marks}]"
+        self.info = f"cpu {bounds} {self._readings.render(self.above)}"
         return percent > self.above
 
     def reset(self) -> None:
         """Forget readings; the next check measures afresh."""
         super().reset()
         self._last = None
-        self._readings = []
+        self._readings.clear()

@@ -3,6 +3,7 @@
 from godpy import system
 from godpy.condition import PollCondition
 from godpy.process import watched_pid
+from godpy.timeline import Readings
 
 
 class MemoryUsage(PollCondition):
@@ -26,7 +27,12 @@ class MemoryUsage(PollCondition):
 
     def __init__(self, **attrs):
         super().__init__(**attrs)
-        self._readings: list[float] = []
+        self._readings = Readings(1, "kb")
+
+    def prepare(self) -> None:
+        """Keep as many readings as ``times`` looks at, for the log line."""
+        super().prepare()
+        self._readings = Readings(self._times[1], "kb")
 
     def test(self) -> bool:
         """Read RSS and compare it with the limit."""
@@ -35,13 +41,12 @@ class MemoryUsage(PollCondition):
             self.info = "process is not running"
             return False
         kb = system.memory_kb(pid, self.tree)
-        self._readings = ([kb] + self._readings)[: self._times[1]]
-        marks = ", ".join(f"{'*' if r > self.above else ''}{r:.0f}kb" for r in self._readings)
+        self._readings.push(kb)
         bounds = "out of bounds" if kb > self.above else "within bounds"
-        self.info = f"memory {bounds} [{marks}]"
+        self.info = f"memory {bounds} {self._readings.render(self.above)}"
         return kb > self.above
 
     def reset(self) -> None:
         """Forget the readings too."""
         super().reset()
-        self._readings = []
+        self._readings.clear()

@@ -37,3 +37,31 @@ class Timeline:
 
     def __iter__(self):
         return iter(self._items)
+
+
+class Readings:
+    """The latest values of a threshold condition, newest first, rendered God's way.
+
+    ``Readings(5, "kb")`` after 51200 and 2032 renders ``[*51200kb, 2032kb]`` when the
+    limit is 50000: a star marks each reading over the limit.
+    """
+
+    def __init__(self, size: int, unit: str, digits: int = 0):
+        self._values: deque = deque(maxlen=max(1, size))
+        self._unit = unit
+        self._digits = digits
+
+    def push(self, value: float) -> None:
+        """Record the newest reading."""
+        self._values.appendleft(value)
+
+    def clear(self) -> None:
+        """Forget every reading."""
+        self._values.clear()
+
+    def render(self, limit: float) -> str:
+        """``[*v1unit, v2unit, ...]`` with a star on readings above ``limit``."""
+        marks = (
+            f"{'*' if v > limit else ''}{v:.{self._digits}f}{self._unit}" for v in self._values
+        )
+        return f"[{', '.join(marks)}]"
