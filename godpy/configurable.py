@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from contextvars import ContextVar
 from typing import Any, ClassVar
@@ -36,6 +37,11 @@ def config_location() -> str:
             fallback = f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return fallback or "<unknown>"
+
+
+def snake_case(name: str) -> str:
+    """``ProcessRunning`` -> ``process_running`` (how plugin classes are named in configs)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def suggest(word: str, choices) -> str:
@@ -94,7 +100,8 @@ class Configurable:
 
     def describe(self) -> str:
         """Return how messages name this object, e.g. ``condition memory_usage``."""
-        return f"{self.kind} {getattr(self, 'plugin_name', type(self).__name__)}"
+        name = getattr(self, "plugin_name", None) or snake_case(type(self).__name__)
+        return f"{self.kind} {name}"
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
