@@ -71,11 +71,14 @@ def to_kilobytes(value) -> float:
 
 def to_percent(value) -> float:
     """Convert a number or a string like ``"50%"`` to a percentage."""
+    number = value
     if isinstance(value, str) and value.strip().endswith("%"):
-        value = value.strip()[:-1]
+        number = value.strip()[:-1]
     try:
-        return _parse(value, {"": 1}, "percentage", "50 or '50%'")
-    except ValueError:
+        return _parse(number, {"": 1}, "percentage", "50 or '50%'")
+    except ValueError as exc:
+        if "negative" in str(exc):
+            raise
         raise ValueError(f"bad percentage {value!r}; write e.g. 50 or '50%'") from None
 
 

@@ -146,6 +146,8 @@ class Watch(Task):
             }
         except ValueError as exc:
             raise AttributeProblem(f"{self.describe()}: keepalive: {exc}") from None
+        if opts["interval"] is not None and opts["interval"] <= 0:
+            raise AttributeProblem(f"{self.describe()}: keepalive: interval must be positive")
         self._keepalive = opts
 
     def build(self, pid_file_directory: str, children: Children) -> None:
