@@ -238,7 +238,7 @@ class Process:
             return
         try:
             popen = self._spawn(self.spec.start)
-        except (OSError, subprocess.SubprocessError) as exc:
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:  # unbalanced quotes
             self.last_exit = f"failed to start: {exc}"
             self._log(40, "start failed: %s", exc)
             return
@@ -389,7 +389,7 @@ class Process:
         self._log(20, "%s: %s", action, command)
         try:
             popen = self._spawn(command)
-        except (OSError, subprocess.SubprocessError) as exc:
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
             self._log(40, "%s command failed to run: %s", action, exc)
             return None
         try:

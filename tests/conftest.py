@@ -195,3 +195,47 @@ def godlog(caplog, monkeypatch):
     monkeypatch.setattr(logging.getLogger("godpy"), "propagate", True)
     caplog.set_level(logging.DEBUG, logger="godpy")
     return caplog
+
+
+class ThrowawayUser:
+    """A user made for one test: ``name``, ``uid``, ``gid`` (its own group), ``home``,
+    ``shell``, and ``extra``/``extra_gid``, a supplementary group it belongs to."""
+
+    def __init__(self, name, extra):
+        import grp
+        import pwd
+
+        pw = pwd.getpwnam(name)
+        self.name, self.uid, self.gid = name, pw.pw_uid, pw.pw_gid
+        self.home, self.shell = pw.pw_dir, pw.pw_shell
+        self.extra, self.extra_gid = extra, grp.getgrnam(extra).gr_gid
+
+
+@pytest.fixture
+def throwaway_user():
+    """Create a user (useradd) in a fresh supplementary group; userdel/groupdel at teardown.
+
+    Request it before fixtures that start processes as that user, so they end first.
+    """
+    import secrets
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root: creating a throwaway user with useradd")
+    if not (shutil.which("useradd") and shutil.which("groupadd")):
+        pytest.skip("useradd/groupadd not installed: cannot create a throwaway user")
+    tag = secrets.token_hex(3)
+    name, extra = f"godpyu{tag}", f"godpyg{tag}"
+
+    def run(*argv):
+        subprocess.run(argv, check=True, capture_output=True, timeout=30)
+
+    run("groupadd", extra)
+    try:
+        run("useradd", "-M", "-U", "-d", f"/home/{name}", "-s", "/bin/sh", "-G", extra, name)
+        yield ThrowawayUser(name, extra)
+    finally:
+        # -f: remove it even while a process the test started still runs as it
+        for argv in (("userdel", "-f", name), ("groupdel", name), ("groupdel", extra)):
+            subprocess.run(argv, capture_output=True, timeout=30)
