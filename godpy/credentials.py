@@ -61,9 +61,9 @@ class Credentials:
         """Keyword arguments for ``subprocess.Popen`` that switch to this identity."""
         if self.uid is None and self.gid is None:
             return {}
-        kwargs = {"group": self.gid}
+        kwargs = {"group": self.gid, "extra_groups": list(self.groups or [self.gid])}
         if self.uid is not None:
-            kwargs.update(user=self.uid, extra_groups=list(self.groups or [self.gid]))
+            kwargs["user"] = self.uid
         return kwargs
 
     def environment(self) -> dict[str, str]:

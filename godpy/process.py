@@ -96,6 +96,21 @@ def identity(pid: int) -> float | None:
         return None
 
 
+def group_has_live_members(pgid: int) -> bool:
+    """True when some process of group ``pgid`` is alive (zombies do not count)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
+
+
 class Children:
     """Every child godpy spawned and has not reaped yet; ``reap()`` collects the dead.
 
@@ -233,7 +248,13 @@ class Process:
         """Start the process (or run a self-daemonizing start command and wait for it)."""
         self.last_exit = None
         if self.self_daemonizing:
-            self._run_command("start", self.spec.start, self.spec.start_timeout)
+            code = self._run_command("start", self.spec.start, self.spec.start_timeout)
+            if code != 0:
+                self.last_exit = (
+                    "start command failed"
+                    if code is None
+                    else (f"start command exited with code {code}")
+                )
             self._tracked = None
             return
         try:
@@ -326,6 +347,7 @@ class Process:
         while True:
             self.reap()
             if self._gone(pid, group):
+                self.reap()  # our child may have become a zombie since the first reap
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -333,14 +355,15 @@ class Process:
 
     def _gone(self, pid: int, group: bool) -> bool:
         try:
-            if group:
-                os.killpg(pid, 0)
-                return False
-            return identity(pid) is None
+            if not group:
+                return identity(pid) is None
+            os.killpg(pid, 0)
         except ProcessLookupError:
             return True
         except PermissionError:
             return False
+        # Zombies still count for killpg; one we do not own may wait a while for its reaper.
+        return not group_has_live_members(pid)
 
     def _remove_pid_file(self) -> None:
         try:
@@ -354,8 +377,8 @@ class Process:
         out = self._open_log(spec.log)
         err = self._open_log(spec.err_log) if spec.err_log else None
         creds = spec.credentials
-        env = {**os.environ, **{k: str(v) for k, v in (spec.env or {}).items()}}
-        env.update(creds.environment())
+        env = {**os.environ, **creds.environment()}
+        env.update({k: str(v) for k, v in (spec.env or {}).items()})
         kwargs = dict(
             stdin=subprocess.DEVNULL,
             stdout=stdout or out,

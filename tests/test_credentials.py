@@ -39,9 +39,9 @@ def test_unknown_group_is_a_value_error_naming_it():
 
 
 def test_gid_alone_switches_group_only():
-    """A gid without a uid changes the group but neither the user nor the environment."""
+    """A gid without a uid sets the group (and only it as supplementary), not the user."""
     creds = Credentials.resolve(gid="0")
-    assert creds.popen_kwargs() == {"group": 0}
+    assert creds.popen_kwargs() == {"group": 0, "extra_groups": [0]}
     assert creds.environment() == {}
     assert creds.uid is None and creds.groups is None
 

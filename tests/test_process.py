@@ -691,3 +691,14 @@ def test_stops_in_parallel_threads_all_escalate_to_sigkill(harness, tmp_path, ca
         print(f"\n4 parallel stops took {time.monotonic() - began:.2f}s")
     assert [p.last_exit for p in procs] == ["killed by SIGKILL"] * 4
     assert harness.log.text().count("sent SIGKILL") == 4
+
+
+@integration
+def test_configured_env_wins_over_the_users_defaults(throwaway_user, harness):
+    """With uid set, an explicit env HOME beats the user's HOME; USER still comes from uid."""
+    u = throwaway_user
+    proc = harness.process(
+        ["sleep", "60"], credentials=Credentials.resolve(uid=u.name), env={"HOME": "/srv/app"}
+    )
+    env = proc_environ(harness.start(proc))
+    assert env["HOME"] == "/srv/app" and env["USER"] == u.name
