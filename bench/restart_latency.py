@@ -320,6 +320,8 @@ def _measure(args, tmp, pid_dir, cfg, log, argv, names, events, seen_pids, daemo
         "-c",
         cfg,
         "-D",
+        "--socket",
+        os.path.join(tmp, "godpy.sock"),
         "-l",
         log,
         "--log-level",

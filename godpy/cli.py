@@ -1,12 +1,49 @@
-"""The ``godpy`` command: parse, act, report. The only module that imports click."""
+"""The ``godpy`` command: parse, call the daemon, format. The only module importing click.
+
+Exit codes (LSB, as systemctl and supervisorctl users expect): 0 success / every selected
+watch up; 1 other errors (unknown name, failed command, bad config); 2 usage errors;
+3 some selected watch not up (``status``); 4 no daemon reachable.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from godpy.version import __version__
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_UP, EXIT_NO_DAEMON = 0, 1, 2, 3, 4
+
+
+class Failure(click.ClickException):
+    """A user-facing error with its exit code; printed as one line on stderr."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR):
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file=None) -> None:
+        click.echo(f"godpy: {self.format_message()}", err=True)
+
+
+def _remember_socket(ctx, param, value):
+    if value:
+        ctx.find_root().ensure_object(dict)["socket"] = value
+
+
+def _socket_option(func):
+    return click.option(
+        "--socket",
+        envvar="GODPY_SOCKET",
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=_remember_socket,
+        is_eager=True,
+        help="Control socket (default: /run/godpy/godpy.sock for root, else per user; "
+        "also $GODPY_SOCKET).",
+    )(func)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,7 +52,7 @@ from godpy.version import __version__
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
-    help="Config file to run (app.god.py).",
+    help="Config file to run (app.god.py): starts the daemon.",
 )
 @click.option(
     "-D",
@@ -29,7 +66,14 @@ from godpy.version import __version__
     "--log",
     "log_path",
     type=click.Path(dir_okay=False),
-    help="Append the daemon's log to this file instead of stderr.",
+    help="Append the daemon's log to this file.",
+)
+@click.option(
+    "-P",
+    "--pid",
+    "pid_path",
+    type=click.Path(dir_okay=False),
+    help="Write the daemon's pid here (background mode).",
 )
 @click.option(
     "--log-level",
@@ -39,40 +83,228 @@ from godpy.version import __version__
     help="Lowest level logged.",
 )
 @click.option("--no-events", is_flag=True, help="Poll instead of using netlink exit events.")
+@_socket_option
 @click.version_option(__version__, "-V", "--version", prog_name="godpy")
 @click.pass_context
-def main(ctx, config_path, foreground, log_path, log_level, no_events):
-    """godpy: a process monitor. `godpy -c app.god.py -D` runs the daemon in front."""
+def main(ctx, config_path, foreground, log_path, pid_path, log_level, no_events):
+    """godpy: a process monitor.
+
+    `godpy -c app.god.py` starts the daemon in the background (`-D`: in front);
+    the commands below talk to it.
+    """
+    ctx.ensure_object(dict)
     if ctx.invoked_subcommand is not None:
         return
     if config_path is None:
         click.echo(ctx.get_help())
-        ctx.exit(2)
-    if not foreground:
-        raise click.UsageError(
-            "running in the background needs the control socket, which is not built yet; "
-            "use -D to run in the foreground"
-        )
-    ctx.exit(run_foreground(config_path, log_path, log_level, not no_events))
+        ctx.exit(EXIT_USAGE)
+    from godpy.runner import RunOptions, run
+
+    options = RunOptions(
+        config=os.path.abspath(config_path),
+        foreground=foreground,
+        log_path=log_path and os.path.abspath(log_path),
+        pid_path=pid_path and os.path.abspath(pid_path),
+        log_level=log_level,
+        events=not no_events,
+        socket=_socket(ctx),
+    )
+    ctx.exit(run(options))
 
 
-def run_foreground(config_path: str, log_path: str | None, log_level: str, events: bool) -> int:
-    """Load the config and serve until SIGTERM/SIGINT; return the exit code."""
-    from godpy import log
-    from godpy.daemon import Daemon
-    from godpy.errors import ConfigError
+# -- client helpers ------------------------------------------------------------------------
+def _socket(ctx) -> str:
+    from godpy.rpc import default_socket_path
 
-    log.setup(log_level, log_path)
-    daemon = Daemon(config_path, use_events=events)
+    path = (ctx.find_root().obj or {}).get("socket")
+    return os.path.abspath(path) if path else default_socket_path()
+
+
+def _call(ctx, method: str, *args, timeout: float = 30.0):
+    from godpy.rpc import Client, NoDaemon, RemoteError
+
     try:
-        daemon.load()
-    except ConfigError as exc:
-        for line in exc.problems:
+        with Client(_socket(ctx), timeout) as client:
+            return client.call(method, *args)
+    except NoDaemon as exc:
+        raise Failure(str(exc), EXIT_NO_DAEMON) from None
+    except RemoteError as exc:
+        raise Failure(str(exc), EXIT_ERROR) from None
+
+
+def _names(result: dict) -> str:
+    return ", ".join(result["affected"]) or "nothing"
+
+
+# -- commands ------------------------------------------------------------------------------
+def _make_command(name: str, help_text: str):
+    @main.command(name, help=help_text)
+    @click.argument("target", required=False, metavar="[NAME]")
+    @click.option("--no-wait", is_flag=True, help="Return at once (God's fire-and-forget).")
+    @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait.")
+    @_socket_option
+    @click.pass_context
+    def command(ctx, target, no_wait, timeout):
+        if not target:
+            raise click.UsageError(f"give a watch or group name, or 'all': godpy {name} NAME")
+        result = _call(ctx, "command", name, target, not no_wait, timeout, timeout=timeout + 30)
+        click.echo(f"Sending '{name}' command to: {_names(result)}")
+        for watch, state in sorted(result["done"].items()):
+            click.echo(f"  {watch}: {state}")
+        problems = []
+        if result["pending"]:
+            problems.append(f"still pending after {timeout:g}s: {', '.join(result['pending'])}")
+        for watch, error in sorted(result["failed"].items()):
+            problems.append(f"{watch}: {error}")
+        if problems:
+            raise Failure("; ".join(problems))
+
+    return command
+
+
+for _name, _help in {
+    "start": "Start monitoring NAME (a watch, a group or all), starting its process.",
+    "stop": "Stop monitoring NAME and stop its process.",
+    "restart": "Restart NAME's process (restart command, or stop then start).",
+    "monitor": "Start monitoring NAME (like start).",
+    "unmonitor": "Stop monitoring NAME; its process is left alone.",
+}.items():
+    _make_command(_name, _help)
+
+
+@main.command()
+@click.argument("target", required=False, metavar="[NAME]")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_socket_option
+@click.pass_context
+def status(ctx, target, as_json):
+    """Show the state of every watch, or of NAME (a watch or group).
+
+    Exit code 0 when every selected watch is up, 3 when some is not.
+    """
+    rows = _call(ctx, "status", target)
+    from godpy.status_format import render_json, render_table
+
+    if as_json:
+        click.echo(render_json(rows))
+    else:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = render_table(rows, color)
+        if text:
+            click.echo(text, color=color)
+    ctx.exit(EXIT_OK if all(r["state"] == "up" for r in rows) else EXIT_NOT_UP)
+
+
+@main.command()
+@click.argument("target", metavar="NAME")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+@_socket_option
+@click.pass_context
+def log(ctx, target, follow):
+    """Print the daemon's recent log lines about watch NAME."""
+    import time
+
+    since = 0
+    try:
+        while True:
+            chunk = _call(ctx, "log", target, since)
+            for line in chunk["lines"]:
+                click.echo(line)
+            since = chunk["since"]
+            if not follow:
+                return
+            time.sleep(0.25)
+    except KeyboardInterrupt:
+        return
+
+
+@main.command()
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.argument(
+    "action", required=False, default="leave", type=click.Choice(["leave", "stop", "remove"])
+)
+@_socket_option
+@click.pass_context
+def load(ctx, path, action):
+    """Load FILE into the running daemon.
+
+    Watches of the same name are replaced; ACTION says what happens to watches the file
+    no longer defines: leave (default), stop (stop and remove) or remove (forget, leave
+    the process running). A bad file changes nothing.
+    """
+    if not os.path.isfile(path):
+        raise Failure(f"{path}: no such file")
+    result = _call(ctx, "load", os.path.abspath(path), action, timeout=300)
+    if result["errors"]:
+        for line in result["errors"]:
             click.echo(f"godpy: {line}", err=True)
-        click.echo("godpy: config not loaded; nothing was started", err=True)
-        return 1
-    daemon.start()
-    return daemon.run()
+        raise Failure("config not loaded; nothing changed")
+    click.echo(f"Loaded {path}: {', '.join(result['loaded']) or 'no watches'}")
+    if result["removed"]:
+        click.echo(f"Removed ({action}): {', '.join(result['removed'])}")
+
+
+@main.command()
+@click.argument("target", metavar="NAME")
+@click.option("--stop", "stop_too", is_flag=True, help="Stop the process too.")
+@_socket_option
+@click.pass_context
+def remove(ctx, target, stop_too):
+    """Stop monitoring NAME and forget it (its process keeps running unless --stop)."""
+    removed = _call(ctx, "remove", target, stop_too, timeout=300)
+    click.echo(f"Removed: {', '.join(removed)}")
+
+
+@main.command("signal")
+@click.argument("target", metavar="NAME")
+@click.argument("sig", metavar="SIG")
+@_socket_option
+@click.pass_context
+def signal_(ctx, target, sig):
+    """Send signal SIG (a name such as HUP, or a number) to NAME's process."""
+    result = _call(ctx, "signal", target, sig)
+    sent = {name: pid for name, pid in result.items() if pid}
+    for name, pid in sorted(result.items()):
+        click.echo(f"  {name}: sent {sig} to pid {pid}" if pid else f"  {name}: not running")
+    if not sent:
+        raise Failure(f"no process of '{target}' is running")
+
+
+@main.command()
+@_socket_option
+@click.pass_context
+def terminate(ctx):
+    """Stop every watch and then the daemon."""
+    outcome = _call(ctx, "terminate", timeout=600)
+    if outcome.get("failed"):
+        raise Failure(f"could not stop: {', '.join(outcome['failed'])}; daemon stopped")
+    click.echo("Stopped all watches and the daemon")
+
+
+@main.command()
+@_socket_option
+@click.pass_context
+def quit(ctx):  # noqa: A001 (the command's name)
+    """Stop the daemon and leave the watched processes running."""
+    _call(ctx, "quit", timeout=120)
+    click.echo("Stopped the daemon; watched processes left running")
+
+
+@main.command()
+@_socket_option
+@click.pass_context
+def check(ctx):
+    """Report the event system in use and run a live self-test of it."""
+    result = _call(ctx, "check", timeout=30)
+    click.echo(f"event system: {result['events']}")
+    click.echo(f"{'[ok]' if result['ok'] else '[fail]'} {result['detail']}")
+    ctx.exit(EXIT_OK if result["ok"] else EXIT_ERROR)
+
+
+@main.command()
+def version():
+    """Print godpy's version."""
+    click.echo(f"godpy, version {__version__}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,7 @@
-"""Daemon: owns the tasks, the event handler and the children; runs until told to stop.
+"""Daemon: owns the tasks, the event handler, the children and the control socket.
 
 The main thread installs signal handlers that only enqueue the signal; its loop reaps
-children and carries out what the signals ask for.
+children and carries out what signals and the ``terminate``/``quit`` commands ask for.
 """
 
 from __future__ import annotations
@@ -9,18 +9,21 @@ from __future__ import annotations
 import logging
 import queue
 import signal
+import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from godpy import config
+from godpy import log as godlog
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
 from godpy.log import WatchLogBuffer, get_logger
 from godpy.process import Children
-from godpy.task import Task
+from godpy.task import UNMONITORED, Task
 from godpy.watch import Watch
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_HANDLED = (*_STOP_SIGNALS, signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1)
 
 
 class Daemon:
@@ -29,18 +32,22 @@ class Daemon:
     Args:
         config_path: the config file to load.
         use_events: try netlink process events (``--no-events`` turns it off).
+        socket_path: where to serve the control socket (None: no control socket).
     """
 
-    def __init__(self, config_path: str, use_events: bool = True):
+    def __init__(self, config_path: str, use_events: bool = True, socket_path: str | None = None):
         self.config_path = config_path
         self.use_events = use_events
+        self.socket_path = socket_path
         self.children = Children()
         self.events = EventHandler(on_overflow=self.recheck_all)
         self.tasks: dict[str, Task] = {}
         self.settings: dict = {}
         self.signals: queue.SimpleQueue = queue.SimpleQueue()
         self.log_buffer = WatchLogBuffer()
-        self._running = False
+        self.server = None
+        self._exit: dict | None = None
+        self._exited = threading.Event()
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -59,18 +66,33 @@ class Daemon:
             self.tasks[task.name] = task
 
     def start(self) -> None:
-        """Give every task a driver and monitor those with ``autostart``."""
+        """Serve the control socket, give every task a driver, monitor the autostart ones.
+
+        Raises:
+            RuntimeError or OSError: the control socket could not be served.
+        """
+        if self.socket_path:
+            from godpy.control import METHODS, ControlApi
+            from godpy.rpc import ControlServer
+
+            self.server = ControlServer(self.socket_path, ControlApi(self), METHODS, self._refused)
+            self.server.start()
+            get_logger().info("control socket: %s", self.socket_path)
         get_logger().addHandler(self.log_buffer)
-        events = self.events if self.events.loaded else None
         for task in self.tasks.values():
-            driver = Driver(task)
-            task.attach_runtime(driver, events, self.notify)
-            driver.start()
+            self._drive(task)
         for task in self.tasks.values():
             if task.autostart:
                 task.driver.message("monitor")
-        self._running = True
         get_logger().info("godpy started with %d task(s)", len(self.tasks))
+
+    def _drive(self, task: Task) -> None:
+        driver = Driver(task)
+        task.attach_runtime(driver, self.events if self.events.loaded else None, self.notify)
+        driver.start()
+
+    def _refused(self, uid: int) -> None:
+        get_logger().warning("control socket: refused a connection from uid %d", uid)
 
     def notify(self, task, cond, names, message, priority, category) -> None:
         """Notification hook: contacts arrive in their own module; until then, log."""
@@ -82,25 +104,91 @@ class Daemon:
             if task.driver is not None:
                 task.driver.message("poll_now")
 
+    # -- changes while running (called from control threads) -----------------------------
+    def load_more(self, path: str, action: str) -> dict:
+        """Load another config: same-name tasks are replaced, others get ``action``.
+
+        ``leave`` keeps tasks the file does not define, ``stop`` stops and removes them,
+        ``remove`` removes them and leaves their processes running. Raises ConfigError
+        (nothing changed) when the file is bad.
+        """
+        session = config.load(path, self.events.loaded, self.children)
+        loaded = []
+        for task in session.tasks:
+            old = self.tasks.get(task.name)
+            monitor = task.autostart if old is None else old.state != UNMONITORED
+            if old is not None:
+                self._retire(old)
+                if isinstance(task, Watch) and isinstance(old, Watch):
+                    task.process.inherit(old.process)
+            self.tasks[task.name] = task
+            self._drive(task)
+            if monitor:
+                task.driver.message("monitor")
+            loaded.append(task.name)
+        removed = []
+        if action in ("stop", "remove"):
+            for name in sorted(set(self.tasks) - set(loaded)):
+                self.remove_task(self.tasks[name], stop=action == "stop")
+                removed.append(name)
+        get_logger().info("loaded %s: %s", path, ", ".join(loaded) or "nothing")
+        return {"errors": [], "loaded": loaded, "removed": removed}
+
+    def remove_task(self, task: Task, stop: bool = False) -> None:
+        """Unmonitor (and with ``stop`` stop) a task, end its driver and forget it."""
+        if stop and isinstance(task, Watch):
+            task.driver.message("control", "stop").result(task.stop_timeout + 30)
+        self._retire(task)
+        self.tasks.pop(task.name, None)
+        self.log_buffer.forget(task.name)
+
+    @staticmethod
+    def _retire(task: Task) -> None:
+        try:
+            task.driver.message("unmonitor").result(60)
+        except Exception:
+            pass
+        task.driver.shutdown()
+
+    def request_exit(self, stop_watches: bool) -> dict:
+        """Ask the main loop to exit (after stopping the watches); wait for the outcome."""
+        self.signals.put("terminate" if stop_watches else "quit")
+        self._exited.wait(self.terminate_timeout() + 30)
+        return self._exit or {"stopped": False, "failed": []}
+
     # -- main loop -----------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
         """Signal handlers only enqueue; the main loop acts."""
-        for sig in (*_STOP_SIGNALS, signal.SIGCHLD):
+        for sig in _HANDLED:
             signal.signal(sig, lambda signum, frame: self.signals.put(signum))
 
     def run(self) -> int:
-        """Serve until SIGTERM/SIGINT, then stop every watch; return the exit code."""
+        """Serve until SIGTERM/SIGINT, ``terminate`` or ``quit``; return the exit code."""
         self.install_signal_handlers()
         while True:
             try:
-                signum = self.signals.get(timeout=1.0)
+                item = self.signals.get(timeout=1.0)
             except queue.Empty:
-                signum = None
+                item = None
             self.children.reap()
-            if signum in _STOP_SIGNALS:
-                get_logger().info("received %s; stopping", signal.Signals(signum).name)
-                break
-        return self.terminate()
+            if item in _STOP_SIGNALS:
+                get_logger().info("received %s; stopping", signal.Signals(item).name)
+                return self.terminate()
+            if item == "terminate":
+                return self.terminate()
+            if item == "quit":
+                return self.quit()
+            if item == signal.SIGHUP:
+                godlog.reopen()
+                get_logger().info("received SIGHUP; log files reopened")
+            elif item == signal.SIGUSR1:
+                self.log_status()
+
+    def log_status(self) -> None:
+        """Write every task's state to the log (SIGUSR1)."""
+        for task in sorted(self.tasks.values(), key=lambda t: t.name):
+            snap = task.snapshot()
+            get_logger().info("status %s: %s pid=%s", task.name, snap["state"], snap.get("pid"))
 
     # -- stop ----------------------------------------------------------------------------
     def terminate_timeout(self) -> float:
@@ -112,14 +200,13 @@ class Daemon:
         return max(stops, default=0) + 10.0
 
     def terminate(self) -> int:
-        """Stop every watch (in parallel, one driver each), then every driver; exit code."""
+        """Stop every watch (in parallel, one driver each), then the daemon; exit code."""
         deadline = time.monotonic() + self.terminate_timeout()
         pending = []
         for task in self.tasks.values():
-            if task.driver is None:
-                continue
-            op = ("control", "stop") if isinstance(task, Watch) else ("unmonitor",)
-            pending.append((task, task.driver.message(*op)))
+            if task.driver is not None:
+                op = ("control", "stop") if isinstance(task, Watch) else ("unmonitor",)
+                pending.append((task, task.driver.message(*op)))
         failed = []
         for task, future in pending:
             try:
@@ -134,11 +221,24 @@ class Daemon:
                 self.terminate_timeout(),
                 ", ".join(failed),
             )
+        return self._shutdown({"stopped": not failed, "failed": failed})
+
+    def quit(self) -> int:
+        """Stop the daemon and leave every watched process running."""
+        get_logger().info("quit: leaving %d task(s) running", len(self.tasks))
+        return self._shutdown({"stopped": False, "failed": [], "left_running": True})
+
+    def _shutdown(self, outcome: dict) -> int:
         for task in self.tasks.values():
             if task.driver is not None:
                 task.driver.shutdown()
         self.events.stop()
         self.children.reap()
+        self._exit = outcome
+        self._exited.set()
+        if self.server is not None:
+            time.sleep(0.05)  # let a waiting terminate/quit call send its answer
+            self.server.stop()
         get_logger().removeHandler(self.log_buffer)
         get_logger().info("godpy stopped")
-        return 1 if failed else 0
+        return 1 if outcome["failed"] else 0

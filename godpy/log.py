@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import sys
 import threading
 from collections import deque
@@ -34,6 +35,7 @@ class WatchLogBuffer(logging.Handler):
         super().__init__()
         self.size = size
         self._lines: dict[str, deque] = {}
+        self._seq = 0
         self._lock_lines = threading.Lock()
         self.setFormatter(GodFormatter())
 
@@ -43,12 +45,19 @@ class WatchLogBuffer(logging.Handler):
             return
         line = self.format(record)
         with self._lock_lines:
-            self._lines.setdefault(name, deque(maxlen=self.size)).append(line)
+            self._seq += 1
+            ring = self._lines.setdefault(name, deque(maxlen=self.size))
+            ring.append((self._seq, line))
 
-    def lines(self, name: str) -> list[str]:
-        """Return the kept lines of watch ``name``, oldest first."""
+    def lines(self, name: str, since: int = 0) -> tuple[int, list[str]]:
+        """Lines of watch ``name`` numbered above ``since``, oldest first, and the last number.
+
+        Pass the returned number back as ``since`` to get only newer lines (``log -f``).
+        """
         with self._lock_lines:
-            return list(self._lines.get(name, ()))
+            ring = list(self._lines.get(name, ()))
+            last = self._seq
+        return last, [line for seq, line in ring if seq > since]
 
     def forget(self, name: str) -> None:
         """Drop the lines of a removed watch."""
@@ -64,13 +73,41 @@ def get_logger() -> logging.Logger:
 def setup(level: str = "info", path: str | None = None) -> logging.Handler:
     """Send godpy's log to ``path`` (appending) or to stderr, at ``level``.
 
+    A log file is reopened when it was moved away (logrotate) and on ``reopen()``.
+
     Returns:
         the handler installed, so the caller can remove it again.
     """
     logger = get_logger()
-    handler = logging.FileHandler(path) if path else logging.StreamHandler(sys.stderr)
+    if path:
+        handler: logging.Handler = logging.handlers.WatchedFileHandler(path)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(GodFormatter())
     logger.addHandler(handler)
     logger.setLevel(level.upper())
     logger.propagate = False
+    return handler
+
+
+def reopen() -> None:
+    """Reopen every log file of godpy's logger (SIGHUP, after log rotation)."""
+    for handler in get_logger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.acquire()
+            try:
+                handler.close()
+                handler.stream = handler._open()
+            finally:
+                handler.release()
+
+
+def syslog_handler() -> logging.Handler | None:
+    """A handler writing to the local syslog (ident ``godpy``), or None without /dev/log."""
+    import os
+
+    if not os.path.exists("/dev/log"):
+        return None
+    handler = logging.handlers.SysLogHandler(address="/dev/log")
+    handler.ident = "godpy: "
     return handler

@@ -178,6 +178,15 @@ class Process:
         self.restarts = 0
         self._stopping = False
 
+    def inherit(self, old: Process) -> None:
+        """Take over the child and history of the process this one replaces (``load``)."""
+        self._popen, self._tracked = old._popen, old._tracked
+        self._started_at, self.last_exit, self.restarts = (
+            old._started_at,
+            old.last_exit,
+            old.restarts,
+        )
+
     # -- identity ------------------------------------------------------------------------
     @property
     def pid_file(self) -> str:

@@ -384,6 +384,20 @@ class Task(Configurable):
         if self._state != UNMONITORED:
             self.move(UNMONITORED)
 
+    def control(self, command: str) -> str:
+        """Carry out a CLI command on a generic task; returns the state afterwards.
+
+        ``start``/``monitor`` monitor it, ``stop``/``unmonitor`` stop monitoring,
+        ``restart`` does both in turn.
+        """
+        if command in ("stop", "unmonitor", "restart"):
+            self.unmonitor()
+        if command in ("start", "monitor", "restart"):
+            self.monitor()
+        elif command not in ("stop", "unmonitor"):
+            raise ValueError(f"unknown command {command!r}")
+        return self._state
+
     def poll_now(self) -> None:
         """Test every active poll condition at once (an event may have been lost)."""
         for cond in list(self._active):

@@ -299,6 +299,14 @@ class Watch(Task):
             raise ValueError(f"unknown command {command!r}")
         return self._state
 
+    def send_signal(self, sig) -> int | None:
+        """Send ``sig`` to the watched process; return its pid, or None if not running."""
+        pid = self._process.pid
+        if pid is None or not self._process.signal(sig):
+            return None
+        self.applog(logging.INFO, "sent signal %s to pid %d", sig, pid)
+        return pid
+
     def snapshot(self) -> dict:
         """Plain data for status: name, group, state, pid, uptime, restarts, reason."""
         data = super().snapshot()

@@ -97,13 +97,14 @@ GODPY = os.path.join(os.path.dirname(sys.executable), "godpy")
 class GodpyRun:
     """A real foreground daemon, ``godpy -c CONFIG -D``, logging to a file."""
 
-    def __init__(self, config, log, *args):
+    def __init__(self, config, log, *args, socket=None):
         import subprocess
 
         self.log_path = log
+        self.socket = str(socket or os.path.join(os.path.dirname(str(log)), "godpy.sock"))
         self._log = open(log, "ab")  # noqa: SIM115 (kept for the daemon's life)
         self.proc = subprocess.Popen(
-            [GODPY, "-c", str(config), "-D", *args],
+            [GODPY, "-c", str(config), "-D", "--socket", self.socket, *args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -147,7 +148,10 @@ def godpy_run(tmp_path, pids):
     def start(config_text, *args, name="app.god.py"):
         config = tmp_path / name
         config.write_text(config_text)
-        run = GodpyRun(config, tmp_path / f"godpy-{len(runs)}.log", *args)
+        run = GodpyRun(
+            config, tmp_path / f"godpy-{len(runs)}.log", *args,
+            socket=tmp_path / f"ctl-{len(runs)}" / "godpy.sock",
+        )
         pids.add(run.proc.pid)
         runs.append(run)
         return run

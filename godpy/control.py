@@ -1,0 +1,205 @@
+"""The commands a client may call on a running daemon; each returns plain data.
+
+Commands reach a task only as messages to its driver (the driver thread stays the only
+one that changes a task's state); a command that reports a result waits for it.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import psutil
+
+from godpy.configurable import suggest
+from godpy.errors import ConfigError
+from godpy.version import __version__
+
+#: The names a client may call; nothing else is reachable over the socket.
+METHODS = (
+    "ping",
+    "version",
+    "status",
+    "command",
+    "log",
+    "load",
+    "remove",
+    "signal",
+    "terminate",
+    "quit",
+    "check",
+)
+COMMANDS = ("start", "stop", "restart", "monitor", "unmonitor")
+LOAD_ACTIONS = ("leave", "stop", "remove")
+TRANSITIONAL = ("init", "start", "restart")
+
+
+class ControlApi:
+    """What the control socket serves, on top of a running Daemon.
+
+    Args:
+        daemon: the running daemon (its tasks, event handler, log buffer).
+    """
+
+    def __init__(self, daemon):
+        self.daemon = daemon
+        self._usage: dict[int, psutil.Process] = {}
+
+    # -- names -----------------------------------------------------------------------
+    def resolve(self, name: str | None) -> list:
+        """Tasks named by ``name``: a watch, a group, or all (``None``, ``""``, ``"all"``).
+
+        Raises:
+            LookupError: no watch or group of that name (with a close match).
+        """
+        tasks = self.daemon.tasks
+        if not name or name == "all":
+            return sorted(tasks.values(), key=lambda t: t.name)
+        if name in tasks:
+            return [tasks[name]]
+        group = sorted((t for t in tasks.values() if t.group == name), key=lambda t: t.name)
+        if group:
+            return group
+        known = set(tasks) | {t.group for t in tasks.values() if t.group}
+        raise LookupError(f"no watch or group named '{name}'{suggest(name, known)}")
+
+    # -- simple --------------------------------------------------------------------------
+    def ping(self) -> str:
+        """Answer 'pong' (clients use it to see that the daemon is up)."""
+        return "pong"
+
+    def version(self) -> str:
+        """The daemon's version."""
+        return __version__
+
+    def status(self, name: str | None = None) -> list[dict]:
+        """Plain data for each selected task, sorted by group then name."""
+        rows = [self._row(t) for t in self.resolve(name)]
+        return sorted(rows, key=lambda r: (r["group"] or "", r["name"]))
+
+    def _row(self, task) -> dict:
+        row = {
+            "name": task.name,
+            "group": task.group,
+            "state": task.state,
+            "pid": None,
+            "uptime": None,
+            "restarts": 0,
+            "memory": None,
+            "cpu": None,
+            "reason": None,
+        }
+        row.update(task.snapshot())
+        if row["pid"]:
+            row["memory"], row["cpu"] = self._usage_of(row["pid"])
+        return row
+
+    def _usage_of(self, pid: int) -> tuple[int | None, float | None]:
+        proc = self._usage.get(pid)
+        try:
+            if proc is None:
+                proc = self._usage[pid] = psutil.Process(pid)
+                proc.cpu_percent(None)
+            return proc.memory_info().rss // 1024, proc.cpu_percent(None)
+        except psutil.Error:
+            self._usage.pop(pid, None)
+            return None, None
+
+    # -- commands ------------------------------------------------------------------------
+    def command(
+        self, command: str, name: str | None, wait: bool = True, timeout: float = 60.0
+    ) -> dict:
+        """Send ``command`` to each selected task; with ``wait``, wait until carried out.
+
+        Returns:
+            ``{"affected": [...], "done": {name: state}, "pending": [...], "failed": {...}}``
+        """
+        if command not in COMMANDS:
+            raise ValueError(f"unknown command '{command}'{suggest(command, COMMANDS)}")
+        tasks = self.resolve(name)
+        futures = {t.name: t.driver.message("control", command) for t in tasks}
+        result = {"affected": sorted(futures), "done": {}, "pending": [], "failed": {}}
+        if wait:
+            self._collect(futures, timeout, result)
+        return result
+
+    def _collect(self, futures: dict, timeout: float, result: dict) -> None:
+        deadline = time.monotonic() + timeout
+        for name, future in futures.items():
+            try:
+                future.result(max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                result["pending"].append(name)
+            except Exception as exc:
+                result["failed"][name] = str(exc)
+            else:
+                result["done"][name] = self._settled(name, min(deadline, time.monotonic() + 2))
+
+    def _settled(self, name: str, until: float) -> str:
+        """The task's state once it leaves init/start/restart (or at ``until``)."""
+        task = self.daemon.tasks[name]
+        while task.state in TRANSITIONAL and time.monotonic() < until:
+            time.sleep(0.005)
+        return task.state
+
+    def signal(self, name: str | None, sig) -> dict:
+        """Send a signal to each selected watch's process: ``{name: pid or None}``."""
+        from godpy.process import signal_number
+
+        signal_number(sig)  # a bad name is the caller's error, before anything is sent
+        tasks = [t for t in self.resolve(name) if hasattr(t, "send_signal")]
+        futures = {t.name: t.driver.message("send_signal", sig) for t in tasks}
+        return {n: f.result(30) for n, f in futures.items()}
+
+    def log(self, name: str, since: int = 0) -> dict:
+        """The kept log lines of watch ``name`` newer than ``since``, and the new mark."""
+        tasks = self.resolve(name)
+        if len(tasks) != 1 or tasks[0].name != name:
+            raise LookupError(f"'{name}' is a group; `log` takes one watch name")
+        last, lines = self.daemon.log_buffer.lines(name, since)
+        return {"since": last, "lines": lines}
+
+    def remove(self, name: str, stop: bool = False) -> list[str]:
+        """Stop monitoring and forget the selected tasks (processes left running)."""
+        tasks = self.resolve(name)
+        for task in tasks:
+            self.daemon.remove_task(task, stop)
+        return [t.name for t in tasks]
+
+    def load(self, path: str, action: str = "leave") -> dict:
+        """Load a config into the running daemon (see Daemon.load_more)."""
+        if action not in LOAD_ACTIONS:
+            raise ValueError(
+                f"load action must be one of {', '.join(LOAD_ACTIONS)}, not '{action}'"
+            )
+        try:
+            return self.daemon.load_more(path, action)
+        except ConfigError as exc:
+            return {"errors": exc.problems, "loaded": [], "removed": []}
+
+    def terminate(self) -> dict:
+        """Stop every watch, then the daemon; returns once the watches are stopped."""
+        return self.daemon.request_exit(stop_watches=True)
+
+    def quit(self) -> dict:
+        """Stop the daemon and leave the watched processes running."""
+        return self.daemon.request_exit(stop_watches=False)
+
+    def check(self) -> dict:
+        """Which event system is in use, and a live self-test of it."""
+        events = self.daemon.events
+        if not events.loaded:
+            return {
+                "events": "polling",
+                "ok": False,
+                "detail": "process-exit events are off; watches poll",
+            }
+        started = time.monotonic()
+        ok = events.self_test()
+        took = (time.monotonic() - started) * 1000
+        detail = (
+            f"exit event of a test process received in {took:.1f} ms"
+            if ok
+            else ("no exit event received for a test process within 2 s")
+        )
+        return {"events": events.backend.name, "ok": ok, "detail": detail}

@@ -1,0 +1,145 @@
+"""Running the daemon: in the foreground (``-D``) or in the background.
+
+In the background godpy double-forks before any thread exists, and the launching
+process waits on a pipe until the daemon serves its control socket (exit 0) or reports
+why it could not start (the config error reaches the terminal; exit 1).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+import click
+
+from godpy.errors import ConfigError
+
+
+@dataclass
+class RunOptions:
+    """What ``godpy -c FILE`` was asked to do."""
+
+    config: str
+    foreground: bool
+    log_path: str | None
+    pid_path: str | None
+    log_level: str
+    events: bool
+    socket: str
+
+
+def run(options: RunOptions) -> int:
+    """Run the daemon as asked; return the exit code for the launching shell."""
+    if options.foreground:
+        return _serve(options, report=None)
+    return _launch(options)
+
+
+def _serve(options: RunOptions, report) -> int:
+    """Load, start and serve; ``report(ok, text)`` tells a waiting launcher the outcome."""
+    from godpy import log
+    from godpy.daemon import Daemon
+
+    handler = log.setup(options.log_level, options.log_path)
+    if not options.foreground and options.log_path is None:
+        log.get_logger().removeHandler(handler)
+        log.get_logger().addHandler(_background_log_handler())
+    daemon = Daemon(options.config, use_events=options.events, socket_path=options.socket)
+    try:
+        daemon.load()
+        daemon.start()
+    except ConfigError as exc:
+        lines = [f"godpy: {line}" for line in exc.problems]
+        lines.append("godpy: config not loaded; nothing was started")
+        return _fail(daemon, report, "\n".join(lines))
+    except (RuntimeError, OSError) as exc:
+        return _fail(daemon, report, f"godpy: {exc}")
+    if options.pid_path:
+        from godpy.process import write_pid_file
+
+        write_pid_file(options.pid_path, os.getpid())
+    if report is not None:
+        report(True, f"godpy started (pid {os.getpid()}), control socket {options.socket}")
+    try:
+        return daemon.run()
+    finally:
+        if options.pid_path:
+            try:
+                os.unlink(options.pid_path)
+            except FileNotFoundError:
+                pass
+
+
+def _fail(daemon, report, text: str) -> int:
+    daemon.terminate()
+    if report is None:
+        click.echo(text, err=True)
+    else:
+        report(False, text)
+    return 1
+
+
+def _background_log_handler():
+    """Syslog for root; ``~/.godpy/godpy.log`` for anyone else (or without /dev/log)."""
+    import logging
+
+    from godpy import log
+
+    handler = log.syslog_handler() if os.geteuid() == 0 else None
+    if handler is None:
+        path = os.path.expanduser("~/.godpy/godpy.log")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handler = logging.handlers.WatchedFileHandler(path)
+    handler.setFormatter(log.GodFormatter())
+    return handler
+
+
+def _launch(options: RunOptions) -> int:
+    """Double-fork a daemon and wait for it to report; return the launcher's exit code."""
+    read_end, write_end = os.pipe()
+    first = os.fork()
+    if first:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            message = pipe.read().decode(errors="replace")
+        os.waitpid(first, 0)
+        if message.startswith("ok "):
+            click.echo(message[3:])
+            return 0
+        click.echo(
+            message[4:]
+            if message.startswith("err ")
+            else "godpy: the daemon exited before it was ready (see its log)",
+            err=True,
+        )
+        return 1
+    os.close(read_end)
+    os.setsid()
+    if os.fork():
+        os._exit(0)
+    _detach()
+    pipe = os.fdopen(write_end, "wb")
+
+    def report(ok: bool, text: str) -> None:
+        pipe.write(f"{'ok' if ok else 'err'} {text}".encode())
+        pipe.close()
+
+    code = 1
+    try:
+        code = _serve(options, report)
+    finally:
+        if not pipe.closed:
+            pipe.close()
+        os._exit(code)
+
+
+def _detach() -> None:
+    os.chdir("/")
+    os.umask(0o022)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the daemon's life)
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115

@@ -1,0 +1,60 @@
+"""Formatting ``godpy status`` output: God's layout with columns, or JSON.
+
+Kept free of heavy imports: it runs in the CLI client.
+"""
+
+from __future__ import annotations
+
+import json
+
+FIELDS = ("name", "group", "state", "pid", "uptime", "restarts", "memory", "cpu", "reason")
+_COLORS = {"up": "green", "unmonitored": "yellow"}
+
+
+def duration(seconds: float | None) -> str:
+    """``3d4h``, ``2h05m``, ``4m02s``, ``12s`` (largest two units)."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    for size, unit, small, sub in (
+        (86400, "d", 3600, "h"),
+        (3600, "h", 60, "m"),
+        (60, "m", 1, "s"),
+    ):
+        if s >= size:
+            return f"{s // size}{unit}{(s % size) // small:02d}{sub}"
+    return f"{s}s"
+
+
+def _details(row: dict) -> str:
+    if row["pid"]:
+        parts = [f"pid {row['pid']}", f"up {duration(row['uptime'])}"]
+    else:
+        parts = [row["reason"] or "not running"]
+    parts.append(f"restarts {row['restarts']}")
+    return "  ".join(parts)
+
+
+def render_table(rows: list[dict], color: bool = False) -> str:
+    """Ungrouped watches first, then each group with its members indented below it."""
+    import click
+
+    width = max((len(r["name"]) + (2 if r["group"] else 0) for r in rows), default=0) + 1
+    states = max((len(r["state"]) for r in rows), default=0)
+    lines, group = [], None
+    for row in sorted(rows, key=lambda r: (r["group"] is not None, r["group"] or "", r["name"])):
+        if row["group"] != group and row["group"] is not None:
+            lines.append(f"{row['group']}:")
+        group = row["group"]
+        indent = "  " if row["group"] else ""
+        label = f"{indent}{row['name']}:".ljust(width + 1)
+        state = row["state"].ljust(states)
+        if color:
+            state = click.style(state, fg=_COLORS.get(row["state"], "red"))
+        lines.append(f"{label} {state}  {_details(row)}")
+    return "\n".join(lines)
+
+
+def render_json(rows: list[dict]) -> str:
+    """A stable list of objects with exactly the FIELDS keys."""
+    return json.dumps([{k: row.get(k) for k in FIELDS} for row in rows], indent=2)
