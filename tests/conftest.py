@@ -149,7 +149,9 @@ def godpy_run(tmp_path, pids):
         config = tmp_path / name
         config.write_text(config_text)
         run = GodpyRun(
-            config, tmp_path / f"godpy-{len(runs)}.log", *args,
+            config,
+            tmp_path / f"godpy-{len(runs)}.log",
+            *args,
             socket=tmp_path / f"ctl-{len(runs)}" / "godpy.sock",
         )
         pids.add(run.proc.pid)
