@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from contextvars import ContextVar
+from types import FrameType
 from typing import Any, ClassVar
 
 from godpy.errors import AttributeProblem
@@ -27,7 +28,7 @@ _META = frozenset({"kind", "units", "required", "plugin_name"})
 def config_location() -> str:
     """Return ``file:line`` of the config line currently executing, best effort."""
     wanted = LOADING_FILE.get()
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     fallback = None
     while frame is not None:
         filename = frame.f_code.co_filename

@@ -53,7 +53,7 @@ class Credentials:
                 creds.gid = _lookup_group(gid)
             except KeyError:
                 raise ValueError(f"gid: no such group {gid!r}") from None
-        if creds.user is not None:
+        if creds.user is not None and creds.gid is not None:
             creds.groups = tuple(os.getgrouplist(creds.user, creds.gid))
         return creds
 
@@ -70,7 +70,12 @@ class Credentials:
         """HOME, USER, LOGNAME and SHELL of the target user (empty without a uid)."""
         if self.user is None:
             return {}
-        return {"HOME": self.home, "USER": self.user, "LOGNAME": self.user, "SHELL": self.shell}
+        return {
+            "HOME": self.home or "/",
+            "USER": self.user,
+            "LOGNAME": self.user,
+            "SHELL": self.shell or "/bin/sh",
+        }
 
     def chroot_switcher(self, root: str, directory: str):
         """Return a preexec function: chroot, chdir, then drop to this identity."""

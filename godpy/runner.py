@@ -119,18 +119,18 @@ def _launch(options: RunOptions) -> int:
     if os.fork():
         os._exit(0)
     _detach()
-    pipe = os.fdopen(write_end, "wb")
+    out = os.fdopen(write_end, "wb")
 
     def report(ok: bool, text: str) -> None:
-        pipe.write(f"{'ok' if ok else 'err'} {text}".encode())
-        pipe.close()
+        out.write(f"{'ok' if ok else 'err'} {text}".encode())
+        out.close()
 
     code = 1
     try:
         code = _serve(options, report)
     finally:
-        if not pipe.closed:
-            pipe.close()
+        if not out.closed:
+            out.close()
         os._exit(code)
 
 
