@@ -1,0 +1,1 @@
+"""godpy-load-average: the ``load_average`` condition for godpy."""
