@@ -1,0 +1,43 @@
+"""uptime: the watched process has run longer than a limit (periodic restarts)."""
+
+import time
+
+import psutil
+
+from godpy.condition import PollCondition
+from godpy.process import watched_pid
+
+
+class Uptime(PollCondition):
+    """True when the watched process has been running for more than ``above`` seconds.
+
+    In ``restart_if`` this restarts a process that is known to degrade over days; the
+    restarted process is young again, so it fires once per ``above``.
+
+    Attributes:
+        above: seconds, or a string such as ``"12h"`` or ``"1d"`` (required).
+        pid_file: read the pid from this file instead of the watch's.
+
+    Example:
+        ``on.condition("uptime", above="24h", interval="5min")`` in ``restart_if``
+    """
+
+    above = None
+    pid_file = None
+    required = ("above",)
+    units = {**PollCondition.units, "above": "seconds"}
+
+    def test(self) -> bool:
+        """Compare the process's age with the limit."""
+        pid = watched_pid(self)
+        if pid is None:
+            self.info = "process is not running"
+            return False
+        try:
+            age = time.time() - psutil.Process(pid).create_time()
+        except psutil.NoSuchProcess:
+            self.info = "process is not running"
+            return False
+        old = age > self.above
+        self.info = f"process {pid} up {age:.0f}s" + (f" (over {self.above:g}s)" if old else "")
+        return old
