@@ -1,8 +1,8 @@
 """godpy: a process monitor in the style of God.
 
 Config files use ``from godpy import God``. Plugin authors use ``PollCondition``,
-``EventCondition``, ``TriggerCondition`` and ``Behavior``. Names are imported lazily so
-the CLI client stays light.
+``EventCondition``, ``TriggerCondition``, ``Behavior`` and ``Contact``. Names are imported
+lazily so the CLI client stays light.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ _LAZY = {
     "EventCondition": "godpy.condition",
     "TriggerCondition": "godpy.condition",
     "Behavior": "godpy.behavior",
+    "Contact": "godpy.contact",
     "ConfigError": "godpy.errors",
     "seconds": "godpy.units",
     "minutes": "godpy.units",
@@ -37,6 +38,7 @@ __all__ = [
     "EventCondition",
     "TriggerCondition",
     "Behavior",
+    "Contact",
     "ConfigError",
     "seconds",
     "minutes",
@@ -51,6 +53,7 @@ __all__ = [
 if TYPE_CHECKING:
     from godpy.behavior import Behavior
     from godpy.condition import EventCondition, PollCondition, TriggerCondition
+    from godpy.contact import Contact
     from godpy.dsl import God, env
     from godpy.errors import ConfigError
     from godpy.units import days, gigabytes, hours, kilobytes, megabytes, minutes, percent, seconds

@@ -1,16 +1,42 @@
-"""Behavior base: hooks run before and after a watch's actions."""
+"""Behavior base for plugin authors: hooks run before and after a watch's actions.
+
+The public contract, kept stable::
+
+    from godpy.behavior import Behavior, BehaviorError
+
+    class TouchFile(Behavior):
+        path = None                      # declared attributes, with their defaults
+        required = ("path",)
+
+        def before_start(self):          # before_/after_ + any action of the task
+            ...
+            return "touched it"          # optional: logged on the watch's log
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from godpy.configurable import Configurable
+from godpy.errors import GodpyError
+
+
+class BehaviorError(GodpyError):
+    """Raised by a hook to report a failure in one log line, without a traceback."""
 
 
 class Behavior(Configurable):
-    """A plugin with ``before_<action>`` / ``after_<action>`` hooks.
+    """A plugin with ``before_<action>`` / ``after_<action>`` hooks around a task's actions.
 
-    A hook may return a string, which is logged, or raise, which is logged with the
-    watch's name; it cannot veto the action. Hooks exist for every action of the task
-    (``start``, ``stop``, ``restart`` for a watch; the state commands of a task).
+    Actions are ``start``, ``stop`` and ``restart`` for a watch, and the state names of a
+    generic task. A hook runs on the task's driver thread. It may return a string, which
+    is logged; raise ``BehaviorError`` to log a clear one-line error, or any other
+    exception to log it with its traceback. A hook cannot veto its action: the action runs
+    whatever ``before_*`` did. Anything that may block needs a ``timeout``.
+
+    Like conditions, behaviors declare their attributes as class attributes with defaults,
+    may list ``required`` ones and ``units``, and may extend ``valid()`` (a list of problem
+    strings) and ``prepare()``.
     """
 
     kind = "behavior"
@@ -29,3 +55,11 @@ class Behavior(Configurable):
     def bind(self, task) -> None:
         """Attach this behavior to its task."""
         self._task = task
+
+    def hook(self, when: str, action: str) -> Callable[[], object] | None:
+        """The hook to run ``when`` ("before" or "after") ``action``, or None.
+
+        The default is the method ``<when>_<action>``; override it to choose hooks from
+        attributes (as ``run_command`` does).
+        """
+        return getattr(self, f"{when}_{action}", None)

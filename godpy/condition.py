@@ -2,6 +2,35 @@
 
 A condition is declared on a metric; the driver of its task tests it (poll), or it is
 fired by the event handler (event) or by the task's own state changes (trigger).
+
+The public contract, kept stable (docs/writing-conditions.md walks through it)::
+
+    from godpy.condition import PollCondition
+
+    class LoadAverage(PollCondition):
+        above = None                     # settable attributes: class attributes with
+        minutes = 1                      # their defaults; nothing else may be set
+        required = ("above",)            # must not be None when the config block closes
+        units = {}                       # attribute -> "seconds" | "kilobytes" | "percent"
+
+        def valid(self):                 # optional: a list of problem strings
+            problems = super().valid()
+            ...
+            return problems
+
+        def prepare(self):               # optional: normalize once the block closes
+            super().prepare()            # (PollCondition sizes ``times`` here)
+
+        def reset(self):                 # optional: forget history when the state is left
+            super().reset()
+
+        def test(self):                  # True when it holds; may set self.info
+            self.info = "load 3.2"
+            return True
+
+Register it as an entry point in the group ``godpy.conditions`` (the built-ins in
+``godpy.conditions`` are registered the same way), load the file with
+``God.load_plugins(dir)``, or pass the class itself: ``on.condition(LoadAverage)``.
 """
 
 from __future__ import annotations

@@ -22,13 +22,16 @@ def _location(path: str, exc: BaseException) -> str:
     return f"{path}:{line}" if line else path
 
 
-def load(path: str, events: bool = False, children: Children | None = None) -> Session:
+def load(
+    path: str, events: bool = False, children: Children | None = None, contacts=None
+) -> Session:
     """Run the config file at ``path`` and return its checked session.
 
     Args:
         path: the config file.
         events: whether process-exit events work, so keepalive can use them.
         children: the daemon's child tracker.
+        contacts: contacts already defined (a running daemon's), which ``notify`` may name.
 
     Raises:
         ConfigError: with one line per problem; nothing has been started.
@@ -39,7 +42,7 @@ def load(path: str, events: bool = False, children: Children | None = None) -> S
             source = fh.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-    session = Session(path, events, children)
+    session = Session(path, events, children, contacts)
     tokens = CURRENT.set(session), LOADING_FILE.set(path)
     sys.path.insert(0, os.path.dirname(path))
     try:

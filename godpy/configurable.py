@@ -78,6 +78,11 @@ class Configurable:
         for klass in reversed(cls.__mro__):
             names.update(n for n, v in vars(klass).items() if _is_declared(n, v))
         cls._declared = frozenset(names)
+        # A subclass's ``units`` adds to its bases' (``interval`` stays in seconds).
+        merged: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(vars(klass).get("units", {}))
+        cls.units = merged
 
     def __init__(self, **attrs):
         self._where = config_location()

@@ -6,10 +6,9 @@ one that changes a task's state); a command that reports a result waits for it.
 
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
-
-import psutil
 
 from godpy.configurable import suggest
 from godpy.errors import ConfigError
@@ -28,10 +27,35 @@ METHODS = (
     "terminate",
     "quit",
     "check",
+    "notify_test",
 )
 COMMANDS = ("start", "stop", "restart", "monitor", "unmonitor")
 LOAD_ACTIONS = ("leave", "stop", "remove")
 TRANSITIONAL = ("init", "start", "restart")
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def _proc_stat(pid: int) -> tuple[int, int, float]:
+    """(start time in ticks, resident bytes, user+system CPU seconds) of ``pid``.
+
+    The same files and fields as psutil's memory_info() (statm: /proc/PID/stat's rss is
+    only approximate on recent kernels) and cpu_times(), at a third of the cost, which
+    was most of `status` for 200 watches.
+    """
+    stat = _read(f"/proc/{pid}/stat")
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    rss = int(_read(f"/proc/{pid}/statm").split()[1]) * _PAGE_SIZE
+    cpu = int(fields[11]) / _CLOCK_TICKS + int(fields[12]) / _CLOCK_TICKS
+    return int(fields[19]), rss, cpu
 
 
 class ControlApi:
@@ -43,7 +67,8 @@ class ControlApi:
 
     def __init__(self, daemon):
         self.daemon = daemon
-        self._usage: dict[int, psutil.Process] = {}
+        #: pid -> (start time, monotonic clock, CPU seconds) at the last status call
+        self._usage: dict[int, tuple[int, float, float]] = {}
 
     # -- names -----------------------------------------------------------------------
     def resolve(self, name: str | None) -> list:
@@ -72,12 +97,19 @@ class ControlApi:
         """The daemon's version."""
         return __version__
 
-    def status(self, name: str | None = None) -> list[dict]:
-        """Plain data for each selected task, sorted by group then name."""
-        rows = [self._row(t) for t in self.resolve(name)]
+    def status(self, name: str | None = None, usage: bool = True) -> list[dict]:
+        """Plain data for each selected task, sorted by group then name.
+
+        ``usage=False`` leaves memory and cpu None (the table shows neither; reading them
+        is most of the time this takes for many watches).
+        """
+        rows = [self._row(t, usage) for t in self.resolve(name)]
+        if usage and (not name or name == "all"):  # forget processes no watch has any more
+            live = {r["pid"] for r in rows}
+            self._usage = {pid: v for pid, v in self._usage.items() if pid in live}
         return sorted(rows, key=lambda r: (r["group"] or "", r["name"]))
 
-    def _row(self, task) -> dict:
+    def _row(self, task, usage: bool = True) -> dict:
         row = {
             "name": task.name,
             "group": task.group,
@@ -90,20 +122,24 @@ class ControlApi:
             "reason": None,
         }
         row.update(task.snapshot())
-        if row["pid"]:
+        if usage and row["pid"]:
             row["memory"], row["cpu"] = self._usage_of(row["pid"])
         return row
 
     def _usage_of(self, pid: int) -> tuple[int | None, float | None]:
-        proc = self._usage.get(pid)
+        """Resident KB, and CPU % (of one core, as top) since the last status call (0.0
+        the first time a process is seen), as psutil's memory_info and cpu_percent."""
         try:
-            if proc is None:
-                proc = self._usage[pid] = psutil.Process(pid)
-                proc.cpu_percent(None)
-            return proc.memory_info().rss // 1024, proc.cpu_percent(None)
-        except psutil.Error:
+            started, rss, cpu = _proc_stat(pid)
+        except (OSError, ValueError, IndexError):
             self._usage.pop(pid, None)
             return None, None
+        now = time.monotonic()
+        last = self._usage.get(pid)
+        self._usage[pid] = (started, now, cpu)
+        if last is None or last[0] != started or now <= last[1]:
+            return rss // 1024, 0.0
+        return rss // 1024, round((cpu - last[2]) / (now - last[1]) * 100, 1)
 
     # -- commands ------------------------------------------------------------------------
     def command(
@@ -203,3 +239,19 @@ class ControlApi:
             else ("no exit event received for a test process within 2 s")
         )
         return {"events": events.backend.name, "ok": ok, "detail": detail}
+
+    def notify_test(self, name: str, wait: float = 30.0) -> list[dict]:
+        """Send a test message to contact or group ``name`` (once, not throttled).
+
+        Returns:
+            one ``{"contact": name, "ok": bool, "detail": info or error}`` per contact,
+            once each has an outcome or ``wait`` seconds have passed.
+        """
+        notifier = self.daemon.notifier
+        if notifier is None:
+            raise RuntimeError("the daemon's notifier is not running")
+        outcomes = notifier.send_test(name, float(wait))
+        return [
+            {"contact": contact, "ok": ok, "detail": detail}
+            for contact, (ok, detail) in sorted(outcomes.items())
+        ]

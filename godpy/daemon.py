@@ -1,4 +1,4 @@
-"""Daemon: owns the tasks, the event handler, the children and the control socket.
+"""Daemon: owns the tasks, contacts, event handler, children, notifier and control socket.
 
 The main thread installs signal handlers that only enqueue the signal; its loop reaps
 children and carries out what signals and the ``terminate``/``quit`` commands ask for.
@@ -18,6 +18,7 @@ from godpy import log as godlog
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
 from godpy.log import WatchLogBuffer, get_logger
+from godpy.notifier import Notifier, Policy
 from godpy.process import Children
 from godpy.task import UNMONITORED, Task
 from godpy.watch import Watch
@@ -42,6 +43,8 @@ class Daemon:
         self.children = Children()
         self.events = EventHandler(on_overflow=self.recheck_all)
         self.tasks: dict[str, Task] = {}
+        self.contacts: dict = {}
+        self.notifier: Notifier | None = None
         self.settings: dict = {}
         self.signals: queue.SimpleQueue = queue.SimpleQueue()
         self.log_buffer = WatchLogBuffer()
@@ -61,6 +64,7 @@ class Daemon:
         if not session.events:
             self.events.stop()
         self.settings = session.settings
+        self.contacts = dict(session.contacts)
         self.log_buffer.size = int(session.settings["log_buffer_size"])
         for task in session.tasks:
             self.tasks[task.name] = task
@@ -79,6 +83,9 @@ class Daemon:
             self.server.start()
             get_logger().info("control socket: %s", self.socket_path)
         get_logger().addHandler(self.log_buffer)
+        interval = float(self.settings.get("notify_interval", Policy.interval))
+        self.notifier = Notifier(self.contacts, Policy(interval=interval))
+        self.notifier.start()
         for task in self.tasks.values():
             self._drive(task)
         for task in self.tasks.values():
@@ -95,8 +102,11 @@ class Daemon:
         get_logger().warning("control socket: refused a connection from uid %d", uid)
 
     def notify(self, task, cond, names, message, priority, category) -> None:
-        """Notification hook: contacts arrive in their own module; until then, log."""
-        task.applog(logging.INFO, "notify %s: %s", ", ".join(names), message)
+        """Notification hook (driver threads): queue the message for the notifier."""
+        if self.notifier is None:
+            task.applog(logging.INFO, "notify %s: %s", ", ".join(names), message)
+            return
+        self.notifier.notify(task, cond, names, message, priority, category)
 
     def recheck_all(self) -> None:
         """Events may have been lost: every task tests its poll conditions now."""
@@ -108,11 +118,17 @@ class Daemon:
     def load_more(self, path: str, action: str) -> dict:
         """Load another config: same-name tasks are replaced, others get ``action``.
 
+        Its contacts are added (same-name ones replaced); its ``notify`` names may name
+        contacts the daemon already has.
+
         ``leave`` keeps tasks the file does not define, ``stop`` stops and removes them,
         ``remove`` removes them and leaves their processes running. Raises ConfigError
         (nothing changed) when the file is bad.
         """
-        session = config.load(path, self.events.loaded, self.children)
+        session = config.load(path, self.events.loaded, self.children, self.contacts)
+        self.contacts.update(session.contacts)
+        if self.notifier is not None:
+            self.notifier.update(session.contacts)
         loaded = []
         for task in session.tasks:
             old = self.tasks.get(task.name)
@@ -232,6 +248,8 @@ class Daemon:
         for task in self.tasks.values():
             if task.driver is not None:
                 task.driver.shutdown()
+        if self.notifier is not None:
+            self.notifier.close()
         self.events.stop()
         self.children.reap()
         self._exit = outcome

@@ -51,12 +51,23 @@ class Driver:
     # -- queue ---------------------------------------------------------------------------
     def message(self, name: str, *args) -> Future:
         """Queue ``task.<name>(*args)`` at the front; return a Future of its result."""
+        return self._queue(_FRONT, name, args)
+
+    def message_at(self, delay: float, name: str, *args) -> Future:
+        """Queue ``task.<name>(*args)`` to run in ``delay`` seconds: a timer.
+
+        Unlike a poll, a timer is neither replaced by a later one nor dropped by a move;
+        cancel it with the returned Future's ``cancel()``.
+        """
+        return self._queue(self.clock() + delay, name, args)
+
+    def _queue(self, at: float, name: str, args: tuple) -> Future:
         future: Future = Future()
         with self._cv:
             stopping = self._stopping
             if not stopping:
-                op = Operation(name, args, future)
-                heapq.heappush(self._heap, [_FRONT, next(self._seq), op])
+                entry = [at, next(self._seq), Operation(name, args, future)]
+                heapq.heappush(self._heap, entry)
                 self._cv.notify()
         if stopping:  # nobody would ever serve it; fail now rather than at the caller's timeout
             future.set_exception(RuntimeError(f"{self.task.name}: driver stopped"))

@@ -1,4 +1,5 @@
-"""What a config file calls: ``God.watch()``, ``God.task()``, ``God.<setting>``, ``env()``.
+"""What a config file calls: ``God.watch()``, ``God.task()``, ``God.contact()``,
+``God.<setting>``, ``env()``.
 
 ``God`` is a facade over the config session being loaded on this thread; a fresh session
 per load keeps the daemon free of global state.
@@ -46,7 +47,8 @@ class GodFacade:
     """The ``God`` object of config files.
 
     Settings (set them before the first watch): ``pid_file_directory``, ``use_events``,
-    ``terminate_timeout``, ``log_buffer_size``.
+    ``terminate_timeout``, ``log_buffer_size``, ``notify_interval`` (seconds between two
+    notifications for the same watch, condition and contact; default 60).
     """
 
     def watch(self, **attrs) -> Watch:
@@ -57,10 +59,28 @@ class GodFacade:
         """Define a generic task (a state machine without a process)."""
         return current_session().new_task(Task, attrs)
 
+    def contact(self, kind, **attrs):
+        """Define a contact of plugin ``kind`` ("email", "webhook", ...); use it as
+        ``with God.contact("email") as c:``. Conditions name it (or its group) in
+        ``notify``."""
+        return current_session().new_contact(kind, attrs)
+
+    def load_plugins(self, path: str) -> list[tuple[str, str]]:
+        """Load plugin files for this config: every ``*.py`` in folder ``path`` (or one file).
+
+        Each file holds one Condition, Behavior or Contact class, used under the file's
+        name (``load_average.py`` -> ``"load_average"``). A relative ``path`` is taken from
+        the config file's folder. Returns (kind, name) of each plugin loaded.
+        """
+        session = current_session()
+        folder = os.path.dirname(os.path.abspath(session.path))
+        return session.plugins.load_dir(os.path.join(folder, os.path.expanduser(path)))
+
     pid_file_directory: str | None = _setting("pid_file_directory")
     use_events: bool = _setting("use_events")
     terminate_timeout: float | None = _setting("terminate_timeout")
     log_buffer_size: int = _setting("log_buffer_size")
+    notify_interval: float = _setting("notify_interval")
 
     def __setattr__(self, name: str, value: Any) -> None:
         if not isinstance(getattr(type(self), name, None), property):

@@ -24,3 +24,11 @@ class AttributeProblem(GodpyError, AttributeError):
 
     Raised at the assignment itself so the loader can name the exact line.
     """
+
+
+class PluginError(AttributeProblem):
+    """A plugin could not be found, loaded or registered.
+
+    The message names the plugin and its provider, what was expected and what was found;
+    a config naming it gets the message at that line.
+    """

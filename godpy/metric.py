@@ -50,7 +50,7 @@ class Metric:
         Returns:
             the condition, usable as a ``with`` block to set more attributes.
         """
-        cls = self.task.plugins.condition(kind) if isinstance(kind, str) else kind
+        cls = self.task.plugins.condition(kind)
         cond = cls(**attrs)
         cond.bind(self.task, self)
         self.conditions.append(cond)

@@ -1,9 +1,11 @@
 """Control channel: a Pyro5 server on a Unix socket, and its client. The one module that
 imports Pyro5.
 
-The server exposes an explicit list of methods returning plain data (serpent, never
-pickle). Every connection's peer uid is checked with SO_PEERCRED: only the daemon's own
-uid and root are served.
+The server exposes an explicit list of methods returning plain data (the client asks for
+json: C-accelerated, about ten times faster than serpent to load a 200-watch status;
+never pickle). Every connection's peer uid is checked with SO_PEERCRED: only the daemon's
+own uid and root are served. At import only Pyro5's client side is loaded (the CLI's
+start-up time); the server side is imported by ControlServer.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import os
 import socket
 import struct
 import threading
+from typing import TYPE_CHECKING
 
-import Pyro5.api
+import Pyro5.client
 import Pyro5.errors
-import Pyro5.server
+
+if TYPE_CHECKING:
+    import Pyro5.server
 
 OBJECT_ID = "godpy"
 _PEERCRED = struct.Struct("3i")
@@ -50,21 +55,25 @@ class RemoteError(Exception):
 
 
 # -- server --------------------------------------------------------------------------------
-class _CheckedDaemon(Pyro5.server.Daemon):
-    """A Pyro5 daemon that serves only its own uid and root."""
+def _checked_daemon(path: str, on_refused):
+    """A Pyro5 daemon on ``path`` that serves only its own uid and root."""
+    import Pyro5.server
 
-    def __init__(self, path: str, on_refused):
-        self._on_refused = on_refused
-        self._owner = os.geteuid()
-        super().__init__(unixsocket=path)
+    class _CheckedDaemon(Pyro5.server.Daemon):
+        def __init__(self):
+            self._on_refused = on_refused
+            self._owner = os.geteuid()
+            super().__init__(unixsocket=path)
 
-    def validateHandshake(self, conn, data):  # noqa: N802 (Pyro5's name)
-        """Refuse peers other than root and the daemon's own uid."""
-        uid = peer_uid(conn.sock)
-        if uid not in (0, self._owner):
-            self._on_refused(uid)
-            raise PermissionError(f"uid {uid} may not control this godpy")
-        return "hello"
+        def validateHandshake(self, conn, data):  # noqa: N802 (Pyro5's name)
+            """Refuse peers other than root and the daemon's own uid."""
+            uid = peer_uid(conn.sock)
+            if uid not in (0, self._owner):
+                self._on_refused(uid)
+                raise PermissionError(f"uid {uid} may not control this godpy")
+            return "hello"
+
+    return _CheckedDaemon()
 
 
 def prepare_socket_dir(path: str) -> None:
@@ -101,7 +110,7 @@ class ControlServer:
     def __init__(self, path: str, api, methods: tuple[str, ...], on_refused):
         self.path = path
         self._front = _front_class(methods)(api)
-        self._daemon: _CheckedDaemon | None = None
+        self._daemon: Pyro5.server.Daemon | None = None
         self._thread: threading.Thread | None = None
         self._on_refused = on_refused
 
@@ -118,7 +127,7 @@ class ControlServer:
             os.unlink(self.path)
         old = os.umask(0o177)
         try:
-            self._daemon = _CheckedDaemon(self.path, self._on_refused)
+            self._daemon = _checked_daemon(self.path, self._on_refused)
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
@@ -130,10 +139,11 @@ class ControlServer:
 
     def stop(self) -> None:
         """Stop serving and remove the socket file."""
-        if self._daemon is not None:
-            self._daemon.shutdown()
-            self._daemon.close()
-            self._daemon = None
+        if self._daemon is None:
+            return  # never bound: the socket file (another godpy's) is not ours to remove
+        self._daemon.shutdown()
+        self._daemon.close()
+        self._daemon = None
         try:
             os.unlink(self.path)
         except FileNotFoundError:
@@ -142,6 +152,7 @@ class ControlServer:
 
 def _front_class(methods: tuple[str, ...]):
     """A Pyro5-exposed class forwarding exactly ``methods`` to the api object."""
+    import Pyro5.server
 
     def make(name):
         def forward(self, *args):
@@ -167,7 +178,8 @@ class Client:
 
     def __init__(self, path: str, timeout: float = 30.0):
         self.path = path
-        self._proxy = Pyro5.api.Proxy(f"PYRO:{OBJECT_ID}@./u:{path}")
+        self._proxy = Pyro5.client.Proxy(f"PYRO:{OBJECT_ID}@./u:{path}")
+        self._proxy._pyroSerializer = "json"
         self._proxy._pyroTimeout = timeout
 
     def __enter__(self) -> Client:
@@ -184,9 +196,19 @@ class Client:
             return getattr(self._proxy, name)(*args)
         except Pyro5.errors.TimeoutError as exc:
             raise NoDaemon(f"godpy daemon on {self.path} did not answer in time") from exc
+        except Pyro5.errors.ConnectionClosedError as exc:
+            raise NoDaemon(
+                f"the godpy daemon on {self.path} closed the connection without answering "
+                "(did it exit? see its log)"
+            ) from exc
         except Pyro5.errors.CommunicationError as exc:
             if "may not control" in str(exc):
                 raise NoDaemon(f"the godpy daemon on {self.path} refused us: {exc}") from exc
+            if "Permission denied" in str(exc):
+                raise NoDaemon(
+                    f"permission denied on {self.path}: only the daemon's own user and root "
+                    "may use it"
+                ) from exc
             raise NoDaemon(f"no godpy daemon on {self.path} (is it running?)") from exc
         except (ValueError, LookupError, RuntimeError, OSError) as exc:
             text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)

@@ -1,11 +1,13 @@
-"""Session: what one config load collects (settings, tasks, problems)."""
+"""Session: what one config load collects (settings, tasks, contacts, problems)."""
 
 from __future__ import annotations
 
 import os
 from typing import TypeVar
 
-from godpy.condition import EventCondition
+from godpy.condition import EventCondition, normalize_notify
+from godpy.configurable import suggest
+from godpy.contact import Contact
 from godpy.errors import AttributeProblem
 from godpy.process import Children
 from godpy.registry import Plugins
@@ -19,6 +21,7 @@ DEFAULT_SETTINGS = {
     "use_events": True,
     "terminate_timeout": None,
     "log_buffer_size": 100,
+    "notify_interval": 60.0,
 }
 
 
@@ -36,9 +39,17 @@ class Session:
         path: the config file.
         events: whether process-exit events work (decided before the file runs).
         children: the daemon's child tracker, handed to every watch's process.
+        contacts: contacts the daemon already has (``godpy load``), which ``notify``
+            may name too.
     """
 
-    def __init__(self, path: str, events: bool = False, children: Children | None = None):
+    def __init__(
+        self,
+        path: str,
+        events: bool = False,
+        children: Children | None = None,
+        contacts: dict[str, Contact] | None = None,
+    ):
         self.path = path
         self.events = events
         self.children = children or Children()
@@ -46,6 +57,9 @@ class Session:
         self.plugins = Plugins()
         self.tasks: list[Task] = []
         self.problems: list[str] = []
+        self.contacts: dict[str, Contact] = {}
+        self._new_contacts: list[Contact] = []
+        self._known_contacts = dict(contacts or {})
         self._pid_dir: str | None = None
 
     def set_setting(self, name: str, value) -> None:
@@ -56,6 +70,8 @@ class Session:
             raise AttributeProblem(f"unknown setting God.{name}{suggest(name, self.settings)}")
         if self.tasks:
             raise AttributeProblem(f"God.{name} must be set before any watch or task is defined")
+        if name == "notify_interval":
+            value = _seconds_setting(name, value)
         self.settings[name] = value
         if name == "use_events" and not value:
             self.events = False
@@ -96,9 +112,75 @@ class Session:
         self.problems += [f"{task._where}: {p}" for p in problems]
 
     def close_all(self) -> None:
-        """Check tasks that were never used as a ``with`` block."""
+        """Check what was never used as a ``with`` block, then every ``notify`` name."""
         for task in list(self.tasks):
             self.close(task)
+        for contact in list(self._new_contacts):
+            self.close_contact(contact)
+        self.problems += self._notify_problems()
+
+    # -- contacts ------------------------------------------------------------------------
+    def new_contact(self, kind, attrs: dict) -> Contact:
+        """Create a contact of plugin ``kind``, checked when its block closes."""
+        contact = self.plugins.contact(kind)()
+        contact._on_close = self.close_contact
+        self._new_contacts.append(contact)
+        contact.configure(**attrs)
+        return contact
+
+    def close_contact(self, contact: Contact) -> None:
+        """Check a contact whose block has closed; keep it when its name is free."""
+        if contact._closed:
+            return
+        contact._closed = True
+        contact.prepare()
+        problems = contact.valid() + self._contact_clashes(contact)
+        self.problems += [f"{contact._where}: {p}" for p in problems]
+        if contact.name is not None and contact.name not in self.contacts:
+            self.contacts[contact.name] = contact
+
+    def _contact_clashes(self, contact: Contact) -> list[str]:
+        problems = []
+        for other in self.contacts.values():
+            if contact.name is not None and other.name == contact.name:
+                problems.append(f"{contact.describe()}: name already used at {other._where}")
+            if contact.name is not None and other.group == contact.name:
+                problems.append(f"{contact.describe()}: name already used as a group name")
+            if contact.group is not None and other.name == contact.group:
+                problems.append(f"{contact.describe()}: group '{contact.group}' is a contact name")
+        return problems
+
+    def _notify_problems(self) -> list[str]:
+        """``notify`` names that are neither a contact nor a group (checked at the end,
+        since contacts may be defined after the watches that name them)."""
+        contacts = {**self._known_contacts, **self.contacts}
+        groups = {c.group for c in contacts.values() if c.group}
+        problems = []
+        for task in self.tasks:
+            for _s, _m, cond in task.each_condition():
+                problems += self._unknown_names(task, cond, contacts, groups)
+            for beh in task.behaviors:
+                problems += self._unknown_names(task, beh, contacts, groups)
+        return problems
+
+    @staticmethod
+    def _unknown_names(task: Task, plugin, contacts: dict, groups: set) -> list[str]:
+        spec = getattr(plugin, "notify", None)
+        if not spec:
+            return []
+        try:
+            names, _priority, _category = normalize_notify(spec)
+        except ValueError:
+            return []  # reported by the plugin's valid()
+        known = f"contacts: {', '.join(sorted(contacts)) or 'none'}"
+        if groups:
+            known += f"; groups: {', '.join(sorted(groups))}"
+        return [
+            f"{plugin._where}: {task.describe()}: {plugin.describe()}: notify names unknown "
+            f"contact or group '{name}'{suggest(name, set(contacts) | groups)} ({known})"
+            for name in names
+            if name not in contacts and name not in groups
+        ]
 
     def _clashes(self, task: Task) -> list[str]:
         problems = []
@@ -121,3 +203,12 @@ class Session:
             for _s, _m, cond in task.each_condition()
             if isinstance(cond, EventCondition)
         ]
+
+
+def _seconds_setting(name: str, value) -> float:
+    from godpy.units import to_seconds
+
+    try:
+        return to_seconds(value)
+    except ValueError as exc:
+        raise AttributeProblem(f"God.{name}: {exc}") from None

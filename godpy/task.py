@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from godpy.behavior import Behavior
+from godpy.behavior import Behavior, BehaviorError
 from godpy.condition import EventCondition, PollCondition, TriggerCondition, normalize_notify
 from godpy.configurable import Configurable, suggest
 from godpy.log import get_logger
@@ -131,7 +131,7 @@ class Task(Configurable):
 
     def behavior(self, kind, **attrs) -> Behavior:
         """Add a behavior by registered name or by class."""
-        cls = self.plugins.behavior(kind) if isinstance(kind, str) else kind
+        cls = self.plugins.behavior(kind)
         beh = cls(**attrs)
         beh.bind(self)
         self._behaviors.append(beh)
@@ -262,11 +262,16 @@ class Task(Configurable):
     def run_hooks(self, when: str, action: str) -> None:
         """Call ``<when>_<action>`` on every behavior; log results and errors."""
         for beh in self._behaviors:
-            hook = getattr(beh, f"{when}_{action}", None)
+            hook = beh.hook(when, action)
             if hook is None:
                 continue
             try:
                 result = hook()
+            except BehaviorError as exc:
+                self.applog(
+                    logging.ERROR, "%s_%s failed in %s: %s", when, action, beh.describe(), exc
+                )
+                continue
             except Exception as exc:
                 get_logger().exception(
                     "%s %s_%s failed in %s: %s",
@@ -363,11 +368,18 @@ class Task(Configurable):
         """Hand a triggered condition's message to the notification hook."""
         names, priority, category = normalize_notify(cond.notify)
         message = getattr(self, "_last_line", f"{self.name} [trigger]")
+        self.send_notification(names, message, priority, category, cond)
+
+    def send_notification(self, names, message, priority=None, category=None, source=None):
+        """Send ``message`` to contacts ``names`` through the notification hook.
+
+        ``source`` is the condition (or behavior) that speaks; failures are logged.
+        """
         if self._notifier is None:
             self.applog(logging.INFO, "notify %s: %s", ", ".join(names), message)
             return
         try:
-            self._notifier(self, cond, names, message, priority, category)
+            self._notifier(self, source, names, message, priority, category)
         except Exception as exc:
             get_logger().exception(
                 "%s notification failed: %s", self.name, exc, extra={"watch": self.name}
@@ -403,6 +415,14 @@ class Task(Configurable):
         for cond in list(self._active):
             if isinstance(cond, PollCondition):
                 self._driver.schedule(cond, 0)
+
+    def call(self, func: Callable, *args) -> Any:
+        """Run ``func(*args)`` here, on the driver: how a condition's timer comes back.
+
+        ``driver.message_at(delay, "call", func, ...)`` is a timer that runs with the
+        task's state to itself (flapping's ``retry_in``).
+        """
+        return func(*args)
 
     def snapshot(self) -> dict:
         """Plain data describing the task, for status output."""

@@ -33,6 +33,8 @@ class Watch(Task):
         pid_file: the file a self-daemonizing start command writes; setting it says that
             the command daemonizes itself (default: godpy keeps the process as its child
             and writes ``<pid_file_directory>/<name>.pid``).
+        unix_socket: the Unix socket file the process listens on (for the
+            ``clean_unix_socket`` behavior).
         uid, gid: user and group to run as (names or numbers).
         dir: working directory (default "/").
         env: variables merged onto godpy's own environment.
@@ -55,6 +57,7 @@ class Watch(Task):
     stop_timeout: float | str = 10
     start_timeout: float | str = 30
     pid_file: str | None = None
+    unix_socket: str | None = None
     uid: str | int | None = None
     gid: str | int | None = None
     dir: str | None = None

@@ -133,10 +133,26 @@ class GodpyRun:
             self._log.close()
 
     def kill(self):
-        """SIGKILL the daemon if it is still running (teardown)."""
+        """SIGKILL the daemon if it is still running, and every process it started (teardown).
+
+        The watched processes live in their own sessions, so they would outlive a killed
+        daemon: collect the daemon's descendants by pid first, then kill them all.
+        """
+        import psutil
+
         if self.proc.poll() is None:
+            try:
+                family = psutil.Process(self.proc.pid).children(recursive=True)
+            except psutil.Error:
+                family = []
             self.proc.kill()
             self.proc.wait()
+            for child in family:
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(child.pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
         self._log.close()
 
 

@@ -357,3 +357,49 @@ def test_transition_keeps_flapping_trigger(clock):
     assert all(m.done() and m.exception() is None for m in moves)
     assert flap._accepted == [{"entered": "b"}]
     assert t.state == "rest"
+
+
+# -- timers (message_at) -----------------------------------------------------------------
+def test_timer_runs_only_when_due(driver, rec, clock):
+    """message_at(5, ...) stays queued until the clock reaches it, then runs once."""
+    future = driver.message_at(5, "op", "timer")
+    assert driver.run_pending() == 0
+    clock.advance(4.9)
+    assert driver.run_pending() == 0
+    clock.advance(0.1)
+    assert driver.run_pending() == 1
+    assert future.result(timeout=0) == ("done", "timer")
+    assert rec.calls == [("op", "timer")]
+
+
+def test_timer_is_ordered_with_polls_and_behind_messages(driver, rec, clock):
+    """A due timer sorts by due time among polls; a message still jumps ahead of both."""
+    driver.schedule("poll-3", 3)
+    driver.message_at(2, "op", "timer-2")
+    clock.advance(5)
+    driver.message("op", "now")
+    driver.run_pending()
+    assert rec.calls == [("op", "now"), ("op", "timer-2"), ("poll", "poll-3")]
+
+
+def test_timer_survives_unschedule_and_can_be_cancelled(driver, rec, clock):
+    """Unscheduling polls leaves timers alone; a cancelled timer is skipped."""
+    kept = driver.message_at(1, "op", "kept")
+    dropped = driver.message_at(1, "op", "dropped")
+    driver.unschedule("anything")
+    assert dropped.cancel()
+    clock.advance(1)
+    driver.run_pending()
+    assert rec.calls == [("op", "kept")]
+    assert kept.done()
+
+
+def test_task_call_runs_the_function_on_the_driver(clock):
+    """Task.call is how a condition's timer comes back: message_at(d, "call", f, arg)."""
+    seen = []
+    task = Task(name="t", valid_states=["a"], initial_state="a")
+    driver = Driver(task, clock=clock)
+    driver.message_at(2, "call", seen.append, "fired")
+    clock.advance(2)
+    driver.run_pending()
+    assert seen == ["fired"]
