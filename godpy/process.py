@@ -248,6 +248,13 @@ class Process:
         self._popen = None
         self._tracked = None
 
+    def observe(self) -> tuple[int | None, float | None]:
+        """(pid, uptime) for status, from any thread: it only reads, and reaps nothing."""
+        tracked = self._tracked
+        if tracked and identity(tracked[0]) == tracked[1]:
+            return tracked[0], time.time() - tracked[1]
+        return None, None
+
     def uptime(self) -> float | None:
         """Seconds since the tracked process started, or None."""
         return None if self.pid is None or not self._tracked else time.time() - self._tracked[1]

@@ -65,13 +65,14 @@ def _checked_daemon(path: str, on_refused):
             self._owner = os.geteuid()
             super().__init__(unixsocket=path)
 
-        def validateHandshake(self, conn, data):  # noqa: N802 (Pyro5's name)
-            """Refuse peers other than root and the daemon's own uid."""
+        def _handshake(self, conn, denied_reason=None):
+            """Refuse peers other than root and the daemon's own uid before decoding a byte
+            they sent (Pyro5 decodes the handshake before ``validateHandshake``)."""
             uid = peer_uid(conn.sock)
             if uid not in (0, self._owner):
                 self._on_refused(uid)
-                raise PermissionError(f"uid {uid} may not control this godpy")
-            return "hello"
+                denied_reason = f"uid {uid} may not control this godpy"
+            return super()._handshake(conn, denied_reason)
 
     return _CheckedDaemon()
 

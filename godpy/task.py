@@ -56,6 +56,8 @@ class Task(Configurable):
         self._on_close: Callable | None = None
         self._events_enabled = False
         self._closed = False
+        self._cause: str | None = None
+        self._pending_cause: str | None = None
         super().__init__(**attrs)
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -218,6 +220,7 @@ class Task(Configurable):
         """Leave the current state for ``to_state``: detach, act, attach, broadcast."""
         from_state = self._state
         self.applog(logging.INFO, "move '%s' to '%s'", from_state, to_state)
+        self._cause, self._pending_cause = self._pending_cause, None
         for metric in self._metrics.get(from_state, ()):
             metric.disable()
         if to_state == UNMONITORED:
@@ -332,6 +335,7 @@ class Task(Configurable):
         if result and cond.notify:
             self.notify(cond)
         if destination is not None:
+            self._pending_cause = cond.describe().split(" ", 1)[-1]
             self.move(destination)
         if cond in self._active and not self._driver.scheduled(cond):
             self._driver.schedule(cond, cond.interval)
@@ -352,6 +356,7 @@ class Task(Configurable):
         if cond.notify:
             self.notify(cond)
         if destination is not None:
+            self._pending_cause = cond.describe().split(" ", 1)[-1]
             self.move(destination)
 
     def log_line(self, cond, result: bool, triggers: bool) -> None:
@@ -425,5 +430,9 @@ class Task(Configurable):
         return func(*args)
 
     def snapshot(self) -> dict:
-        """Plain data describing the task, for status output."""
-        return {"name": self.name, "group": self.group, "state": self._state}
+        """Plain data describing the task, for status output (read from any thread).
+
+        ``reason`` names the condition that sent the task to ``unmonitored`` or ``stop``.
+        """
+        cause = self._cause if self._state in (UNMONITORED, "stop") else None
+        return {"name": self.name, "group": self.group, "state": self._state, "reason": cause}

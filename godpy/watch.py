@@ -14,6 +14,7 @@ from godpy.units import to_kilobytes, to_percent, to_seconds
 
 STATES = ("init", "up", "start", "restart", "stop")
 _SIGNAL_ATTRS = ("stop_signal", "restart_signal")
+_EXIT_CAUSES = ("process_exits", "process_running", "exit_code")
 
 
 class Watch(Task):
@@ -314,11 +315,15 @@ class Watch(Task):
         """Plain data for status: name, group, state, pid, uptime, restarts, reason."""
         data = super().snapshot()
         proc = self._process
-        pid = proc.pid if proc else None
+        pid, uptime = proc.observe() if proc else (None, None)
+        cause = data.get("reason")
+        if cause in _EXIT_CAUSES:  # the exit status below already says it
+            cause = None
+        reasons = [cause, proc.last_exit if proc else None]
         data.update(
             pid=pid,
-            uptime=proc.uptime() if proc else None,
+            uptime=uptime,
             restarts=proc.restarts if proc else 0,
-            reason=None if pid else (proc.last_exit if proc else None),
+            reason=None if pid else "; ".join(r for r in reasons if r) or None,
         )
         return data

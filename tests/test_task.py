@@ -698,3 +698,24 @@ def test_state_command_is_stored_not_set_as_attribute():
     assert t._commands == {"clean": "rm -f /tmp/x"}
     with pytest.raises(AttributeError, match="unknown attribute 'intreval'.*'interval'"):
         t.intreval = 3
+
+
+def test_status_reason_names_the_condition_that_unmonitored_the_task(clock):
+    """A condition that sends the task to unmonitored is named in snapshot's reason."""
+    t = make_task()
+    with t.transition("a", "unmonitored") as on:
+        on.condition(Script, script=[True])
+    monitor(t, clock)
+    assert t.state == "unmonitored"
+    assert t.snapshot()["reason"] == "script"
+
+
+def test_status_reason_is_cleared_by_a_command(clock):
+    """Monitoring again by command forgets the earlier cause."""
+    t = make_task()
+    with t.transition("a", "unmonitored") as on:
+        on.condition(Script, script=[True, False])
+    driver = monitor(t, clock)
+    serve(driver, "monitor")
+    serve(driver, "unmonitor")
+    assert t.snapshot()["reason"] is None
