@@ -42,6 +42,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import alive, godpy_command, is_sleep, percentile, read_pid, wait_for
+
 TARGET_ABOVE_FLOOR_MS = 15.0
 TARGET_RESTART_MS = 200.0
 FLOOR_CODE = "import click, Pyro5.client"
@@ -49,6 +51,7 @@ CLIENT_IMPORTS = "import godpy.cli, godpy.rpc, godpy.status_format"
 
 CONFIG = """\
 from godpy import God
+
 
 God.pid_file_directory = {pid_dir!r}
 
@@ -61,13 +64,6 @@ for n in range({watches}):
 
 
 # -- helpers -----------------------------------------------------------------------------
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))
-    return ordered[int(rank) - 1]
-
-
 def summary(name: str, values_ms: list[float]) -> str:
     if not values_ms:
         return f"{name:<34} no samples"
@@ -76,48 +72,6 @@ def summary(name: str, values_ms: list[float]) -> str:
         f"p90={percentile(values_ms, 90):7.2f}  min={min(values_ms):7.2f}  "
         f"max={max(values_ms):7.2f} ms"
     )
-
-
-def godpy_command() -> list[str]:
-    here = os.path.dirname(os.path.abspath(sys.executable))
-    exe = os.path.join(here, "godpy")
-    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "godpy"]
-
-
-def read_pid(path: str) -> int | None:
-    try:
-        with open(path) as fh:
-            text = fh.read().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def alive(pid: int) -> bool:
-    """True when ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            stat = fh.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
-def is_sleep(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().split(b"\0")[1:2] == [b"100000"]
-    except OSError:
-        return False
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:

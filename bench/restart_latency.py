@@ -41,6 +41,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import alive, godpy_command, is_sleep, percentile, read_pid, wait_for
+
 PROC_EVENT_FORK = 0x00000001
 PROC_EVENT_EXEC = 0x00000002
 PROC_EVENT_EXIT = 0x80000000
@@ -159,13 +161,6 @@ class ProcEvents:
 
 
 # -- statistics --------------------------------------------------------------------------
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))
-    return ordered[int(rank) - 1]
-
-
 def summary(name: str, values_ms: list[float]) -> str:
     if not values_ms:
         return f"{name:<26} no samples"
@@ -180,6 +175,7 @@ def summary(name: str, values_ms: list[float]) -> str:
 CONFIG = """\
 from godpy import God
 
+
 God.pid_file_directory = {pid_dir!r}
 
 for n in range({watches}):
@@ -188,31 +184,6 @@ for n in range({watches}):
         w.start = {argv!r}
         w.keepalive(interval={interval!r})
 """
-
-
-def godpy_command() -> list[str]:
-    here = os.path.dirname(os.path.abspath(sys.executable))
-    exe = os.path.join(here, "godpy")
-    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "godpy"]
-
-
-def read_pid(path: str) -> int | None:
-    try:
-        with open(path) as fh:
-            text = fh.read().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None
-
-
-def alive(pid: int) -> bool:
-    """True when ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            stat = fh.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
 
 
 class LogTail:
@@ -249,15 +220,6 @@ class LogTail:
             time.sleep(0.002)
             self.poll()
         return True
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 # -- the benchmark -----------------------------------------------------------------------
@@ -461,14 +423,6 @@ def cleanup(daemon, seen_pids, events, tmp, args) -> bool:
         print(f"kept {tmp}", file=sys.stderr)
     print(f"cleanup: {'daemon exited 0, no watched process left' if ok else 'FAILED'}")
     return ok
-
-
-def is_sleep(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().split(b"\0")[1:2] == [b"100000"]
-    except OSError:
-        return False
 
 
 def main(argv=None) -> int:

@@ -1,9 +1,8 @@
 """slack: post each notification to a Slack (or Mattermost) incoming webhook."""
 
 import json
-import urllib.parse
 
-from godpy.contact import Contact, http_post, summary
+from godpy.contact import Contact, http_post, summary, url_problems
 
 
 class Slack(Contact):
@@ -40,12 +39,7 @@ class Slack(Contact):
 
     def valid(self) -> list[str]:
         """Check the url scheme."""
-        problems = super().valid()
-        if self.url is not None and urllib.parse.urlsplit(str(self.url)).scheme not in (
-            "http",
-            "https",
-        ):
-            problems.append(f"{self.describe()}: url must start with http:// or https://")
+        problems = super().valid() + url_problems(self)
         return problems
 
     def payload(self, message: dict) -> dict:

@@ -3,7 +3,7 @@
 import json
 import urllib.parse
 
-from godpy.contact import FIELDS, Contact, http_post
+from godpy.contact import FIELDS, Contact, http_post, url_problems
 
 
 class Webhook(Contact):
@@ -32,12 +32,7 @@ class Webhook(Contact):
 
     def valid(self) -> list[str]:
         """Check the url scheme, the format and the headers."""
-        problems = super().valid()
-        if self.url is not None and urllib.parse.urlsplit(str(self.url)).scheme not in (
-            "http",
-            "https",
-        ):
-            problems.append(f"{self.describe()}: url must start with http:// or https://")
+        problems = super().valid() + url_problems(self)
         if self.format not in ("json", "form"):
             problems.append(f"{self.describe()}: format must be 'json' or 'form'")
         if self.headers is not None and not isinstance(self.headers, dict):

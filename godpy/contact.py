@@ -116,6 +116,16 @@ def body(message: dict) -> str:
     return "".join(f"{label}: {value if value is not None else ''}\n" for label, value in rows)
 
 
+def url_problems(contact: Contact) -> list[str]:
+    """A problem when ``contact.url`` is set but is not an http(s) URL (for HTTP contacts)."""
+    import urllib.parse
+
+    url = getattr(contact, "url", None)
+    if url is not None and urllib.parse.urlsplit(str(url)).scheme not in ("http", "https"):
+        return [f"{contact.describe()}: url must start with http:// or https://"]
+    return []
+
+
 def http_post(url: str, data: bytes, headers: dict, timeout: float) -> int:
     """POST ``data`` to ``url`` (for HTTP contacts); return the status.
 
