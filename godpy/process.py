@@ -175,12 +175,14 @@ class Process:
         self._tracked: tuple[int, float] | None = None
         self._started_at: float | None = None
         self.last_exit: str | None = None
-        self.restarts = 0
+        self.restarts = 0  # starts after the first, for whatever reason
+        self._starts = 0
         self._stopping = False
 
     def inherit(self, old: Process) -> None:
         """Take over the child and history of the process this one replaces (``load``)."""
         self._popen, self._tracked = old._popen, old._tracked
+        self._starts = old._starts
         self._started_at, self.last_exit, self.restarts = (
             old._started_at,
             old.last_exit,
@@ -263,6 +265,8 @@ class Process:
     def start(self) -> None:
         """Start the process (or run a self-daemonizing start command and wait for it)."""
         self.last_exit = None
+        self._starts += 1
+        self.restarts += self._starts > 1
         if self.self_daemonizing:
             code = self._run_command("start", self.spec.start, self.spec.start_timeout)
             if code != 0:

@@ -271,9 +271,10 @@ class Watch(Task):
             self._sleep(grace + self.grace)
 
     def _restart(self) -> None:
-        self._process.restarts += 1
         self.run_hooks("before", "restart")
-        if not self._process.restart():
+        if self._process.restart():
+            self._process.restarts += 1
+        else:
             self._act("stop", self._process.stop, self.stop_grace)
             self._act("start", self._process.start, self.start_grace)
         self.run_hooks("after", "restart")

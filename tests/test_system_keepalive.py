@@ -1,10 +1,12 @@
 """A real daemon keeps real processes alive: restarts on exit, stops everything on SIGTERM."""
 
+import json
 import os
 import signal
+import subprocess
 import sys
 
-from conftest import PROBE, alive, needs_root, read_lines, read_pid, wait_until
+from conftest import GODPY, PROBE, alive, needs_root, read_lines, read_pid, wait_until
 
 
 def _config(tmp_path, n=2, extra="", probe_args="", interval=30, keepalive=""):
@@ -60,6 +62,13 @@ def test_kill_9_is_restarted_by_the_exit_event(tmp_path, godpy_run, pids):
     wait_until(lambda: alive(new))
     run.wait_log(f"probe-0 [trigger] process {old} killed by SIGKILL (ProcessExits)")
     assert not _zombies_of(run.proc.pid)
+    out = subprocess.run(
+        [GODPY, "status", "probe-0", "--json", "--socket", run.socket],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert json.loads(out.stdout)[0]["restarts"] == 1, out.stdout + out.stderr
     assert run.terminate() == 0
 
 
