@@ -31,6 +31,9 @@ class Failure(click.ClickException):
 #: One shared instance: each click.Path() looks up a translation (gettext), which adds up
 #: to a millisecond of start-up over a dozen commands.
 _FILE = click.Path(dir_okay=False)
+#: The socket is 0600: another user's is not readable, and connecting tells them so
+#: (exit 4) instead of click's usage error.
+_SOCKET = click.Path(dir_okay=False, readable=False)
 
 
 def _remember_socket(ctx, param, value):
@@ -42,7 +45,7 @@ def _socket_option(func):
     return click.option(
         "--socket",
         envvar="GODPY_SOCKET",
-        type=_FILE,
+        type=_SOCKET,
         expose_value=False,
         callback=_remember_socket,
         is_eager=True,

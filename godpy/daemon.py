@@ -252,6 +252,8 @@ class Daemon:
             self.notifier.close()
         self.events.stop()
         self.children.reap()
+        if self.server is not None:
+            self.server.release_path()  # new clients see no daemon from now on
         self._exit = outcome
         self._exited.set()
         if self.server is not None:

@@ -132,6 +132,7 @@ class ControlServer:
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
+        self._inode = os.stat(self.path).st_ino
         self._daemon.register(self._front, OBJECT_ID)
         self._thread = threading.Thread(
             target=self._daemon.requestLoop, name="control", daemon=True
@@ -142,11 +143,20 @@ class ControlServer:
         """Stop serving and remove the socket file."""
         if self._daemon is None:
             return  # never bound: the socket file (another godpy's) is not ours to remove
+        self.release_path()
         self._daemon.shutdown()
         self._daemon.close()
         self._daemon = None
+
+    def release_path(self) -> None:
+        """Remove the socket file, so no new client reaches us, if it is still ours.
+
+        Connections already open keep working (a ``terminate`` caller gets its answer);
+        a file that a newer godpy has bound at the same path is left alone.
+        """
         try:
-            os.unlink(self.path)
+            if os.stat(self.path).st_ino == getattr(self, "_inode", None):
+                os.unlink(self.path)
         except FileNotFoundError:
             pass
 

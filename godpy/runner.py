@@ -55,12 +55,18 @@ def _serve(options: RunOptions, report) -> int:
         return _fail(daemon, report, "\n".join(lines))
     except (RuntimeError, OSError) as exc:
         return _fail(daemon, report, f"godpy: {exc}")
+    if options.pid_path is None and not options.foreground:
+        options.pid_path = default_pid_path(options.socket)
     if options.pid_path:
         from godpy.process import write_pid_file
 
         write_pid_file(options.pid_path, os.getpid())
     if report is not None:
-        report(True, f"godpy started (pid {os.getpid()}), control socket {options.socket}")
+        report(
+            True,
+            f"godpy started (pid {os.getpid()}), control socket {options.socket}, "
+            f"pid file {options.pid_path}",
+        )
     try:
         return daemon.run()
     finally:
@@ -69,6 +75,22 @@ def _serve(options: RunOptions, report) -> int:
                 os.unlink(options.pid_path)
             except FileNotFoundError:
                 pass
+
+
+def default_pid_path(socket_path: str) -> str:
+    """``<pid directory>/godpy.pid`` for the default socket; a daemon on another socket
+    gets its own name (``godpy-<hash of the socket path>.pid``), so two never share one."""
+    import hashlib
+
+    from godpy.rpc import default_socket_path
+    from godpy.session import default_pid_directory
+
+    directory = default_pid_directory()
+    os.makedirs(directory, exist_ok=True)
+    if os.path.abspath(socket_path) == os.path.abspath(default_socket_path()):
+        return os.path.join(directory, "godpy.pid")
+    tag = hashlib.sha1(os.path.abspath(socket_path).encode()).hexdigest()[:10]
+    return os.path.join(directory, f"godpy-{tag}.pid")
 
 
 def _fail(daemon, report, text: str) -> int:

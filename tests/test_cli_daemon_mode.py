@@ -82,7 +82,10 @@ def test_launcher_returns_once_the_socket_answers(tmp_path, launch):
     daemon = launch(_app(tmp_path))
     result = daemon.result
     assert (result.returncode, result.stderr) == (0, ""), result
-    assert result.stdout == f"godpy started (pid {daemon.pid}), control socket {daemon.socket}\n"
+    assert result.stdout == (
+        f"godpy started (pid {daemon.pid}), control socket {daemon.socket}, "
+        f"pid file {daemon.pid_file}\n"
+    )
     status = cli("status", socket=daemon.socket)  # at once, no retry
     assert status.returncode in (0, 3), status
     assert "solo:" in status.stdout and "web-0:" in status.stdout
@@ -196,3 +199,27 @@ def test_sigusr1_writes_every_watch_status_to_the_log(tmp_path, launch):
     assert f"status solo: up pid={solo}" in daemon.text()
     assert f"status web-0: up pid={web}" in daemon.text()
     assert alive(daemon.pid)
+
+
+def test_without_p_the_pid_file_is_named_after_the_socket(tmp_path, pids):
+    """Without -P the daemon writes <pid dir>/godpy-<hash>.pid and removes it on terminate."""
+    from godpy.runner import default_pid_path
+
+    sock = tmp_path / "own" / "godpy.sock"
+    cfg = tmp_path / "app.god.py"
+    cfg.write_text(_app(tmp_path))
+    expected = default_pid_path(str(sock))
+    assert os.path.basename(expected).startswith("godpy-")
+    result = subprocess.run(
+        [GODPY, "-c", str(cfg), "-l", str(tmp_path / "log"), "--socket", str(sock)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result
+    pid = pids.add(read_pid(expected))
+    assert result.stdout.endswith(f"pid file {expected}\n")
+    assert cli("terminate", socket=sock).returncode == 0
+    assert not sock.exists()  # gone as soon as terminate answered
+    wait_until(lambda: not alive(pid) and not os.path.exists(expected))

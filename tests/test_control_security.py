@@ -173,3 +173,41 @@ def test_serializer_is_serpent_never_pickle(tmp_path, godpy_run):
     with Client(run.socket, 5) as client:
         assert client._proxy._pyroSerializer in (None, "serpent", "json")
         assert client.call("version")
+
+
+def _cli_as(uid, gid, *args):
+    """Fork, drop to uid/gid, run the godpy CLI in-process; return (exit code, output)."""
+    from click.testing import CliRunner
+
+    from godpy.cli import main
+
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (child)
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            result = CliRunner().invoke(main, list(args))
+            os.write(write_end, f"{result.exit_code}\n{result.output}".encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        code, _, output = pipe.read().decode().partition("\n")
+    os.waitpid(child, 0)
+    return int(code), output
+
+
+@needs_root
+def test_other_uid_cli_gets_permission_denied_and_exit_4(
+    tmp_path, other_user, godpy_run, reachable_dir
+):
+    """The CLI of another uid naming the 0600 socket reports the refusal (exit 4), not a
+    usage error about an unreadable --socket file."""
+    sock = os.path.join(reachable_dir, "godpy.sock")
+    start_daemon(godpy_run, _app(tmp_path), "--socket", sock)
+    code, output = _cli_as(*other_user, "--socket", sock, "status")
+    assert code == 4, output
+    assert f"permission denied on {sock}" in output, output
