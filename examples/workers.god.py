@@ -4,7 +4,8 @@ WORKERS (default 4) copies of examples/worker.py, each restarted when its memory
 above 150 MB (3 of the last 5 checks), when it is both big and busy, when it leaks file
 descriptors or threads, or when its heartbeat log goes quiet for 2 minutes. The start
 is retried when the process does not come up (the `tries` failsafe). The health of the
-shared backend is checked once with a command; while it fails, the workers are stopped.
+shared backend is checked once with a command; when it fails, the workers are stopped and
+stay stopped (as in God, `stop_if` leaves a watch in `stop`) until `godpy start workers`.
 
 Run: `godpy -c examples/workers.god.py -D`; `godpy status workers`.
 """

@@ -50,6 +50,7 @@ class HttpStub:
     Attributes:
         status, body: what every GET gets.
         delay: seconds to wait before answering (a hung server).
+        trickle: seconds between the bytes of a never-ending header (a slow-loris server).
         seen_headers: the headers of the last request.
     """
 
@@ -60,6 +61,7 @@ class HttpStub:
 
         stub = self
         self.status, self.body, self.delay, self.seen_headers = 200, b"ok", 0.0, {}
+        self.trickle = 0.0
         self._release = threading.Event()
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -67,6 +69,12 @@ class HttpStub:
                 stub.seen_headers = dict(self.headers)
                 if stub.delay:
                     stub._release.wait(stub.delay)
+                if stub.trickle:
+                    for byte in b"HTTP/1.0 200 OK\r\nX-Slow: " + b"a" * 200:
+                        if stub._release.wait(stub.trickle):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
                 self.send_response(stub.status)
                 self.send_header("Content-Length", str(len(stub.body)))
                 self.end_headers()

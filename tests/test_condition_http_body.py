@@ -55,6 +55,14 @@ def test_hung_server_costs_no_more_than_timeout(server):
     assert time.monotonic() - started < 1.0
 
 
+def test_trickling_server_costs_no_more_than_timeout(server):
+    """A server that sends its headers a byte at a time is cut off at timeout."""
+    server.trickle = 0.1
+    started = time.monotonic()
+    assert bound(HttpBody, port=server.port, not_matches="ok", timeout=0.5).check() is True
+    assert time.monotonic() - started < 1.5
+
+
 @pytest.mark.parametrize(
     "attrs, message",
     [

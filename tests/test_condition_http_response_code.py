@@ -69,6 +69,16 @@ def test_hung_server_costs_no_more_than_timeout(server):
     assert "TimeoutError" in cond.info
 
 
+def test_trickling_server_costs_no_more_than_timeout(server):
+    """A byte every 0.1 s never lets a recv time out: the deadline still holds."""
+    server.trickle = 0.1
+    cond = check(server, code_is_not=200, timeout=0.5)
+    started = time.monotonic()
+    assert cond.check() is True
+    assert time.monotonic() - started < 1.5
+    assert "TimeoutError" in cond.info
+
+
 def test_path_and_headers_are_sent(server):
     """headers reach the server."""
     check(server, code_is_not=200, path="/health?x=1", headers={"X-Probe": "godpy"}).check()
