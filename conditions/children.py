@@ -3,7 +3,7 @@
 import psutil
 
 from godpy.condition import PollCondition
-from godpy.process import watched_pid
+from godpy.pids import watched_pid
 
 
 class Children(PollCondition):

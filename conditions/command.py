@@ -5,7 +5,7 @@ import signal
 import subprocess
 
 from godpy.condition import PollCondition
-from godpy.process import describe_status
+from godpy.pids import describe_status
 
 
 class Command(PollCondition):

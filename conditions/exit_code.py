@@ -4,7 +4,7 @@ import os
 import signal
 
 from godpy.condition import EventCondition
-from godpy.process import describe_status, watched_pid
+from godpy.pids import describe_status, watched_pid
 
 
 class ExitCode(EventCondition):

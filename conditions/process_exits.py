@@ -1,7 +1,7 @@
 """process_exits: an event condition fired the moment the watched process exits."""
 
 from godpy.condition import EventCondition
-from godpy.process import watched_pid
+from godpy.pids import watched_pid
 
 
 class ProcessExits(EventCondition):
@@ -46,7 +46,7 @@ class ProcessExits(EventCondition):
         process = getattr(self.task, "process", None)
         reason = process.reap() if process is not None else None
         if reason is None and payload.get("status") is not None:
-            from godpy.process import describe_status
+            from godpy.pids import describe_status
 
             status = payload["status"]
             code = -(status & 0x7F) if status & 0x7F else status >> 8

@@ -1,7 +1,7 @@
 """process_running: is the watched process running (or not)?"""
 
 from godpy.condition import PollCondition
-from godpy.process import watched_pid
+from godpy.pids import watched_pid
 
 
 class ProcessRunning(PollCondition):

@@ -5,7 +5,7 @@ import time
 import psutil
 
 from godpy.condition import PollCondition
-from godpy.process import watched_pid
+from godpy.pids import watched_pid
 
 
 class Uptime(PollCondition):

@@ -6,10 +6,10 @@ one that changes a task's state); a command that reports a result waits for it.
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from godpy import system
 from godpy.configurable import suggest
 from godpy.errors import ConfigError
 from godpy.version import __version__
@@ -32,30 +32,6 @@ METHODS = (
 COMMANDS = ("start", "stop", "restart", "monitor", "unmonitor")
 LOAD_ACTIONS = ("leave", "stop", "remove")
 TRANSITIONAL = ("init", "start", "restart")
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _read(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return os.read(fd, 4096)
-    finally:
-        os.close(fd)
-
-
-def _proc_stat(pid: int) -> tuple[int, int, float]:
-    """(start time in ticks, resident bytes, user+system CPU seconds) of ``pid``.
-
-    The same files and fields as psutil's memory_info() (statm: /proc/PID/stat's rss is
-    only approximate on recent kernels) and cpu_times(), at a third of the cost, which
-    was most of `status` for 200 watches.
-    """
-    stat = _read(f"/proc/{pid}/stat")
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    rss = int(_read(f"/proc/{pid}/statm").split()[1]) * _PAGE_SIZE
-    cpu = int(fields[11]) / _CLOCK_TICKS + int(fields[12]) / _CLOCK_TICKS
-    return int(fields[19]), rss, cpu
 
 
 class ControlApi:
@@ -130,7 +106,7 @@ class ControlApi:
         """Resident KB, and CPU % (of one core, as top) since the last status call (0.0
         the first time a process is seen), as psutil's memory_info and cpu_percent."""
         try:
-            started, rss, cpu = _proc_stat(pid)
+            started, rss, cpu = system.usage(pid)
         except (OSError, ValueError, IndexError):
             self._usage.pop(pid, None)
             return None, None

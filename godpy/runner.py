@@ -58,7 +58,7 @@ def _serve(options: RunOptions, report) -> int:
     if options.pid_path is None and not options.foreground:
         options.pid_path = default_pid_path(options.socket)
     if options.pid_path:
-        from godpy.process import write_pid_file
+        from godpy.pids import write_pid_file
 
         write_pid_file(options.pid_path, os.getpid())
     if report is not None:

@@ -32,6 +32,20 @@ def default_pid_directory() -> str:
     return os.path.expanduser("~/.godpy/pids")
 
 
+def name_clashes(item, others, kind: str) -> list[str]:
+    """Problems when ``item``'s name or group collides with a name or group among ``others``
+    (watches and contacts alike: names are unique, and a group may not be named like one)."""
+    problems = []
+    for other in others:
+        if item.name is not None and other.name == item.name:
+            problems.append(f"{item.describe()}: name already used at {other._where}")
+        if item.name is not None and other.group == item.name:
+            problems.append(f"{item.describe()}: name already used as a group name")
+        if item.group is not None and other.name == item.group:
+            problems.append(f"{item.describe()}: group '{item.group}' is a {kind} name")
+    return problems
+
+
 class Session:
     """Everything one config file defines, checked block by block.
 
@@ -134,21 +148,10 @@ class Session:
             return
         contact._closed = True
         contact.prepare()
-        problems = contact.valid() + self._contact_clashes(contact)
+        problems = contact.valid() + name_clashes(contact, self.contacts.values(), "contact")
         self.problems += [f"{contact._where}: {p}" for p in problems]
         if contact.name is not None and contact.name not in self.contacts:
             self.contacts[contact.name] = contact
-
-    def _contact_clashes(self, contact: Contact) -> list[str]:
-        problems = []
-        for other in self.contacts.values():
-            if contact.name is not None and other.name == contact.name:
-                problems.append(f"{contact.describe()}: name already used at {other._where}")
-            if contact.name is not None and other.group == contact.name:
-                problems.append(f"{contact.describe()}: name already used as a group name")
-            if contact.group is not None and other.name == contact.group:
-                problems.append(f"{contact.describe()}: group '{contact.group}' is a contact name")
-        return problems
 
     def _notify_problems(self) -> list[str]:
         """``notify`` names that are neither a contact nor a group (checked at the end,
@@ -183,16 +186,8 @@ class Session:
         ]
 
     def _clashes(self, task: Task) -> list[str]:
-        problems = []
         others = [t for t in self.tasks if t is not task and getattr(t, "_closed", False)]
-        for other in others:
-            if task.name is not None and other.name == task.name:
-                problems.append(f"{task.describe()}: name already used at {other._where}")
-            if task.name is not None and other.group == task.name:
-                problems.append(f"{task.describe()}: name already used as a group name")
-            if task.group is not None and other.name == task.group:
-                problems.append(f"{task.describe()}: group '{task.group}' is a watch name")
-        return problems
+        return name_clashes(task, others, "watch")
 
     def _event_problems(self, task: Task) -> list[str]:
         if self.events:

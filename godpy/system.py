@@ -1,10 +1,13 @@
-"""Readings of a running process (memory, CPU time) through psutil."""
+"""Readings of a running process (memory, CPU time): psutil, and /proc directly for status."""
 
 from __future__ import annotations
 
-import time
+import os
 
 import psutil
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _family(pid: int, tree: bool) -> list[psutil.Process]:
@@ -40,6 +43,23 @@ def start_time(pid: int) -> float:
     return psutil.Process(pid).create_time()
 
 
-def now() -> float:
-    """Wall-clock time now (separate so tests can compare with ``start_time``)."""
-    return time.time()
+def _read(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def usage(pid: int) -> tuple[int, int, float]:
+    """(start time in ticks, resident bytes, user+system CPU seconds) of ``pid``.
+
+    The same files and fields as psutil's memory_info() (statm: /proc/PID/stat's rss is
+    only approximate on recent kernels) and cpu_times(), at a third of the cost, which
+    was most of `status` for 200 watches.
+    """
+    stat = _read(f"/proc/{pid}/stat")
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    rss = int(_read(f"/proc/{pid}/statm").split()[1]) * _PAGE_SIZE
+    cpu = int(fields[11]) / _CLOCK_TICKS + int(fields[12]) / _CLOCK_TICKS
+    return int(fields[19]), rss, cpu

@@ -7,7 +7,7 @@ plugin authors: declare the attributes, implement ``read(pid)``.
 from __future__ import annotations
 
 from godpy.condition import PollCondition
-from godpy.process import watched_pid
+from godpy.pids import watched_pid
 from godpy.timeline import Readings
 
 

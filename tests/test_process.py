@@ -12,15 +12,8 @@ import pytest
 from conftest import alive, probe_argv, read_lines, read_pid, wait_until
 
 from godpy.credentials import Credentials
-from godpy.process import (
-    Children,
-    Process,
-    ProcessSpec,
-    argv_for,
-    describe_status,
-    read_pid_file,
-    write_pid_file,
-)
+from godpy.pids import describe_status, read_pid_file, write_pid_file
+from godpy.process import Children, Process, ProcessSpec, argv_for
 
 integration = pytest.mark.integration
 
