@@ -12,7 +12,8 @@ class Flapping(TriggerCondition):
     Put it in ``w.lifecycle()`` with ``transition="unmonitored"``. With ``retry_in`` the
     watch is monitored again after that delay, unless it flapped ``retry_times`` times
     within ``retry_within``: then it gives up and stays unmonitored. The retry is a timer
-    on the watch's driver; a ``monitor`` by the operator meanwhile cancels it.
+    of the watch; any command by the operator meanwhile (``stop``, ``monitor``, ...)
+    cancels it.
 
     Attributes:
         times: state changes that make it flapping (default 5).
@@ -100,7 +101,7 @@ class Flapping(TriggerCondition):
             self.info += f"; giving up after {self.retry_times} flaps"
         else:
             self.info += f"; auto-reenable monitoring in {self.retry_in:g} seconds"
-            self._timer = self.task.driver.message_at(self.retry_in, "call", self._retry)
+            self._timer = self.task.after(self.retry_in, self._retry)
         return True
 
     def _retry(self) -> None:

@@ -28,7 +28,9 @@ class ProcessExits(EventCondition):
         if self._pid is None:
             self._callback({"pid": None})
             return
-        self.task.events.register(self._pid, self._callback)
+        process = getattr(self.task, "process", None)
+        since = process.tracked_since if process is not None else None
+        self.task.events.register(self._pid, self._callback, since)
         self.task.applog(20, "registered 'proc_exit' event for pid %d", self._pid)
         if watched_pid(self) != self._pid:
             self._callback({"pid": self._pid})
@@ -44,7 +46,7 @@ class ProcessExits(EventCondition):
         """Describe the exit: reap our child for its exact status, else use the event's."""
         payload = payload or {}
         process = getattr(self.task, "process", None)
-        reason = process.reap() if process is not None else None
+        reason = process.collect(payload.get("pid")) if process is not None else None
         if reason is None and payload.get("status") is not None:
             from godpy.pids import describe_status
 

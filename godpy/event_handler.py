@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from godpy.log import get_logger
+
+_RECENT = 4096  # exits remembered for a registration that comes just too late
 
 
 class EventHandler:
@@ -23,6 +27,8 @@ class EventHandler:
         self._lock = threading.Lock()
         self._callbacks: dict[int, list[Callable]] = {}
         self._on_overflow = on_overflow or (lambda: None)
+        #: pid -> (monotonic time, payload) of recent exits nobody was registered for
+        self._recent: OrderedDict[int, tuple[float, dict]] = OrderedDict()
         self.backend = None
 
     @property
@@ -60,10 +66,20 @@ class EventHandler:
             self.backend.stop()
             self.backend = None
 
-    def register(self, pid: int, callback: Callable) -> None:
-        """Call ``callback(payload)`` when process ``pid`` exits."""
+    def register(self, pid: int, callback: Callable, since: float | None = None) -> None:
+        """Call ``callback(payload)`` when process ``pid`` exits.
+
+        With ``since`` (the monotonic time the caller learned of ``pid``), an exit that
+        arrived after it but before this registration fires the callback at once: a
+        process can die before anyone registers for it.
+        """
         with self._lock:
-            self._callbacks.setdefault(pid, []).append(callback)
+            seen = self._recent.pop(pid, None)
+            early = seen is not None and since is not None and seen[0] >= since
+            if not early:
+                self._callbacks.setdefault(pid, []).append(callback)
+        if early:
+            callback(seen[1])
 
     def deregister(self, pid: int, callback: Callable) -> None:
         """Forget one callback of ``pid``."""
@@ -83,6 +99,11 @@ class EventHandler:
         """Backend entry point: run (once) the callbacks registered for ``pid``."""
         with self._lock:
             callbacks = self._callbacks.pop(pid, None)
+            if not callbacks:
+                self._recent[pid] = (time.monotonic(), payload)
+                self._recent.move_to_end(pid)
+                if len(self._recent) > _RECENT:
+                    self._recent.popitem(last=False)
         for callback in callbacks or ():
             callback(payload)
 

@@ -56,19 +56,63 @@ def identity(pid: int) -> float | None:
         return None
 
 
-def group_has_live_members(pgid: int) -> bool:
-    """True when some process of group ``pgid`` is alive (zombies do not count)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != b"Z":
-            return True
-    return False
+_PF_KTHREAD = 0x00200000
+_TICKS = os.sysconf("SC_CLK_TCK")
+#: psutil's start times rest on a boot time rounded to the second.
+START_TIME_SLACK = 1.0
+
+
+def _stat_fields(pid: int) -> list[bytes] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _uids(pid: int) -> tuple[int, ...]:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Uid:"):
+                    return tuple(int(n) for n in line.split()[1:3])  # real, effective
+    except OSError:
+        pass
+    return ()
+
+
+def trusted(pid: int, uid: int, not_before: float | None = None) -> float | None:
+    """Start time of ``pid`` when it may be a process of a watch running as ``uid``.
+
+    A pid read from a file that the service's user can write proves nothing: it is
+    trusted only when the process runs as ``uid`` (real or effective), started no earlier
+    than ``not_before`` (wall clock, with psutil's one-second slack), and is neither pid 1,
+    a kernel thread, nor godpy itself. Returns None otherwise.
+    """
+    if pid <= 1 or pid == os.getpid():
+        return None
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] == b"Z" or int(fields[6]) & _PF_KTHREAD:
+        return None
+    if uid not in _uids(pid):
+        return None
+    started = identity(pid)
+    if started is None or (not_before is not None and started < not_before - START_TIME_SLACK):
+        return None
+    return started
+
+
+def age(pid: int) -> float | None:
+    """Seconds since ``pid`` started, to the clock tick (psutil's is off by up to 1 s)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return None
+    try:
+        with open("/proc/uptime", "rb") as fh:
+            up = float(fh.read().split()[0])
+    except OSError:
+        return None
+    return max(0.0, up - int(fields[19]) / _TICKS)
 
 
 def watched_pid(condition) -> int | None:

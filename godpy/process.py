@@ -19,17 +19,18 @@ from dataclasses import dataclass, field
 
 from godpy.credentials import Credentials
 from godpy.pids import (
+    START_TIME_SLACK,
+    age,
     describe_status,
-    group_has_live_members,
     identity,
     read_pid_file,
+    trusted,
     write_pid_file,
 )
+from godpy.process_group import Target, live_members, signal_name
 
 _SHELL_CHARS = set("|&;<>()$`*?[]#~{}!\n")
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*=")
-#: psutil's start times come from a boot time rounded to the second.
-_START_TIME_SLACK = 1.0
 _POLL = 0.005
 
 
@@ -57,27 +58,57 @@ def signal_number(sig) -> int:
 
 
 class Children:
-    """Every child godpy spawned and has not reaped yet; ``reap()`` collects the dead.
+    """Every child godpy spawned and has not reaped yet.
 
-    The daemon calls ``reap()`` on SIGCHLD, so no zombie lingers even for a watch that is
-    no longer monitored.
+    The daemon's main loop calls ``reap()`` on SIGCHLD, so no zombie lingers. A child
+    with an owner (a watched process) is reaped by its owner's driver, never here: two
+    threads polling one Popen make one of them see a dead child as running. ``reap()``
+    only peeks at an owned child (``WNOWAIT``) and tells its owner.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._popens: set[subprocess.Popen] = set()
+        self._popens: dict[subprocess.Popen, Callable[[], bool] | None] = {}
+        self._told: set[subprocess.Popen] = set()
 
-    def add(self, popen: subprocess.Popen) -> None:
-        """Track a new child."""
+    def add(self, popen: subprocess.Popen, owner: Callable[[], bool] | None = None) -> None:
+        """Track a child; ``owner()`` is told (once) when it exits and returns True when
+        it will reap the child itself."""
         with self._lock:
-            self._popens.add(popen)
+            self._popens[popen] = owner
+            self._told.discard(popen)
+
+    def discard(self, popen: subprocess.Popen) -> None:
+        """Forget a child its owner has reaped."""
+        with self._lock:
+            self._popens.pop(popen, None)
+            self._told.discard(popen)
 
     def reap(self) -> int:
-        """Reap every finished child; return how many are still running."""
+        """Reap every finished unowned child, tell owners of finished owned ones; return
+        how many are still tracked."""
         with self._lock:
-            done = {p for p in self._popens if p.poll() is not None}
-            self._popens -= done
+            items = list(self._popens.items())
+        for popen, owner in items:
+            if popen.returncode is not None:
+                self.discard(popen)
+            elif owner is None or popen in self._told:
+                if owner is None and popen.poll() is not None:
+                    self.discard(popen)
+            elif _exited(popen.pid):
+                self._told.add(popen)
+                if not owner() and popen.poll() is not None:  # nobody will: reap it here
+                    self.discard(popen)
+        with self._lock:
             return len(self._popens)
+
+
+def _exited(pid: int) -> bool:
+    """True when our child ``pid`` has exited, without reaping it."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
 
 
 @dataclass
@@ -94,6 +125,8 @@ class ProcessSpec:
     stop_timeout: float = 10.0
     start_timeout: float = 30.0
     pid_file: str | None = None
+    pid_file_grace: float = 3.0
+    kill_mode: str = "group"
     credentials: Credentials = field(default_factory=Credentials)
     dir: str | None = None
     env: dict = field(default_factory=dict)
@@ -102,9 +135,16 @@ class ProcessSpec:
     umask: int | None = None
     chroot: str | None = None
 
+    @property
+    def uid(self) -> int:
+        """The uid the watch's processes run as (godpy's own when ``uid`` is unset)."""
+        return os.getuid() if self.credentials.uid is None else self.credentials.uid
+
 
 class Process:
     """One watched process: start, stop, restart, signal, and who it is now.
+
+    Every method but ``observe()`` runs on the owning watch's driver thread.
 
     Args:
         spec: what to run.
@@ -117,22 +157,43 @@ class Process:
         self._log = log
         self._children = children or Children()
         self._popen: subprocess.Popen | None = None
-        self._tracked: tuple[int, float] | None = None
-        self._started_at: float | None = None
+        self._old: list[subprocess.Popen] = []  # replaced children not reaped yet
+        self._tracked: tuple[int, float] | None = None  # (pid, start time)
+        self._pgid: int | None = None  # the tracked process's group, for cleanup
+        self.tracked_since: float | None = None  # monotonic time we learned the pid
+        self._started_at: float | None = None  # monotonic time of our last start
+        self._exited_at: float | None = None
+        self._start_wall: float | None = None  # wall time of our last start (pid trust)
         self.last_exit: str | None = None
         self.restarts = 0  # starts after the first, for whatever reason
         self._starts = 0
         self._stopping = False
+        #: called from the daemon's main thread when our child has exited; returns True
+        #: when the driver will reap it (the watch sets it)
+        self.on_exit: Callable[[], bool] | None = None
 
     def inherit(self, old: Process) -> None:
         """Take over the child and history of the process this one replaces (``load``)."""
-        self._popen, self._tracked = old._popen, old._tracked
-        self._starts = old._starts
-        self._started_at, self.last_exit, self.restarts = (
-            old._started_at,
-            old.last_exit,
-            old.restarts,
-        )
+        for name in (
+            "_popen",
+            "_old",
+            "_tracked",
+            "_pgid",
+            "tracked_since",
+            "_started_at",
+            "_exited_at",
+            "_start_wall",
+            "last_exit",
+            "restarts",
+            "_starts",
+        ):
+            setattr(self, name, getattr(old, name))
+        for popen in [self._popen, *self._old]:
+            if popen is not None:
+                self._children.add(popen, self._owner)
+
+    def _owner(self) -> bool:
+        return self.on_exit is not None and self.on_exit()
 
     # -- identity ------------------------------------------------------------------------
     @property
@@ -149,17 +210,19 @@ class Process:
 
     @property
     def pid(self) -> int | None:
-        """The pid of the live watched process, or None."""
+        """The pid of the live watched process, or None (reaps, and follows the pid file)."""
+        self.reap()
         if self._popen is not None:
-            if self._popen.poll() is None:
-                return self._popen.pid
-            self._record_exit(self._popen.returncode)
-        if self._tracked and not self.self_daemonizing:
-            if identity(self._tracked[0]) == self._tracked[1]:
-                return self._tracked[0]
-            self._tracked = None
+            return self._popen.pid
+        tracked = self._tracked
+        if tracked and not self.self_daemonizing:
+            if identity(tracked[0]) == tracked[1]:
+                return tracked[0]
+            self._lost(tracked[0])
         if self.self_daemonizing or self._tracked is None:
-            self._tracked = self._adopt()
+            self._track(self._adopt())
+            if tracked and self._tracked is None:
+                self._lost(tracked[0])
         return self._tracked[0] if self._tracked else None
 
     def _adopt(self) -> tuple[int, float] | None:
@@ -167,25 +230,61 @@ class Process:
         if found is None:
             return None
         pid, mtime = found
-        started = identity(pid)
-        if started is None or started > mtime + _START_TIME_SLACK:
+        started = trusted(pid, self.spec.uid, self._start_wall)
+        if started is None or started > mtime + START_TIME_SLACK:
             return None
         return pid, started
+
+    def _track(self, found: tuple[int, float] | None) -> None:
+        if found is not None and found != self._tracked:
+            self.tracked_since = time.monotonic()
+            try:
+                self._pgid = found[0] if os.getpgid(found[0]) == found[0] else None
+            except ProcessLookupError:
+                found = None
+        self._tracked = found
+
+    def _lost(self, pid: int) -> None:
+        """A process we tracked (but did not spawn) is gone."""
+        self._tracked = None
+        if self._exited_at is None:
+            self._exited_at = time.monotonic()
+            self.last_exit = self.last_exit or f"process {pid} exited"
 
     def alive(self) -> bool:
         """True when the watched process is running."""
         return self.pid is not None
 
     def reap(self) -> str | None:
-        """Collect our child's exit status if it died; return the reason text."""
+        """Collect our children's exit statuses; return the last exit's reason text."""
+        for old in list(self._old):
+            if old.poll() is not None:
+                self._old.remove(old)
+                self._children.discard(old)
         if self._popen is not None and self._popen.poll() is not None:
+            self._children.discard(self._popen)
             self._record_exit(self._popen.returncode)
         return self.last_exit
 
+    def collect(self, pid: int | None, timeout: float = 1.0) -> str | None:
+        """Our child ``pid`` reported its exit: wait for its status, return the reason.
+
+        The kernel sends the exit event a moment before the process becomes a zombie.
+        """
+        popen = self._popen
+        if popen is not None and popen.pid == pid:
+            try:
+                popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        return self.reap()
+
     def _record_exit(self, returncode: int) -> None:
+        self._exited_at = time.monotonic()
         self.last_exit = describe_status(returncode)
-        lived = time.monotonic() - (self._started_at or time.monotonic())
-        if returncode == 0 and lived < 1.0 and not (self.self_daemonizing or self._stopping):
+        lived = self.lived()
+        quick = returncode == 0 and lived is not None and lived < 1.0
+        if quick and not (self.self_daemonizing or self._stopping):
             self._log(
                 30,
                 "process exited with code 0 %.2fs after start; if the start command "
@@ -195,62 +294,131 @@ class Process:
         self._popen = None
         self._tracked = None
 
+    def exit_reason(self) -> str | None:
+        """``last_exit`` with how long the run lasted: ``exited with code 3 after 0.01s``."""
+        lived = self.lived()
+        if self.last_exit is None or lived is None or self._exited_at is None:
+            return self.last_exit
+        if self.last_exit.startswith(("failed to start", "start command")):
+            return self.last_exit
+        return f"{self.last_exit} after {lived:.2f}s"
+
+    def lived(self) -> float | None:
+        """Seconds the last run we started lasted (so far); None for an adopted one."""
+        if self._started_at is None:
+            return None
+        return (self._exited_at or time.monotonic()) - self._started_at
+
     def observe(self) -> tuple[int | None, float | None]:
         """(pid, uptime) for status, from any thread: it only reads, and reaps nothing."""
         tracked = self._tracked
         if tracked and identity(tracked[0]) == tracked[1]:
-            return tracked[0], time.time() - tracked[1]
+            return tracked[0], age(tracked[0])
         return None, None
 
     def uptime(self) -> float | None:
         """Seconds since the tracked process started, or None."""
-        return None if self.pid is None or not self._tracked else time.time() - self._tracked[1]
+        pid = self.pid
+        return None if pid is None else age(pid)
 
     # -- actions -------------------------------------------------------------------------
+    def settle(self) -> bool:
+        """Before a start: make sure the process is gone, and clean up what it left.
+
+        Returns True when a live process was found after all (the pid file names a new
+        one: a USR2 upgrade), so no start is needed. For a ``pid_file`` watch whose old
+        process group still has live members, wait up to ``pid_file_grace`` for the pid
+        file to name a new live process. Otherwise what is left of the old group gets
+        ``stop_signal``, then SIGKILL after ``stop_timeout``.
+        """
+        if self.pid is not None:
+            return True
+        pgid = self._pgid
+        upgrading = pgid is not None and self.self_daemonizing and live_members(pgid)
+        if upgrading and self._await_pid_file(self.spec.pid_file_grace):
+            self._log(20, "adopted pid %d from %s", self._tracked[0], self.pid_file)
+            return True
+        if pgid is not None and self.spec.kill_mode == "group" and live_members(pgid):
+            self._log(20, "cleaning up what is left of process group %d", pgid)
+            Target(None, pgid).stop(
+                self.spec.stop_signal, self.spec.stop_timeout, self._log, self.reap
+            )
+        self._pgid = None
+        return False
+
+    def _await_pid_file(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.pid is None:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL * 2)
+        return True
+
     def start(self) -> None:
         """Start the process (or run a self-daemonizing start command and wait for it)."""
         self.last_exit = None
         self._starts += 1
         self.restarts += self._starts > 1
+        self._started_at, self._exited_at = time.monotonic(), None
+        self._start_wall = time.time()
+        if self._popen is not None:  # exiting, not reaped yet: reap it later
+            self._old.append(self._popen)
+            self._popen = None
+        self._tracked = None
         if self.self_daemonizing:
-            code = self._run_command("start", self.spec.start, self.spec.start_timeout)
-            if code != 0:
-                self.last_exit = (
-                    "start command failed"
-                    if code is None
-                    else (f"start command exited with code {code}")
-                )
-            self._tracked = None
+            self._start_daemonizing()
             return
         try:
-            popen = self._spawn(self.spec.start)
+            popen = self._spawn(self.spec.start, owner=self._owner)
         except (OSError, subprocess.SubprocessError, ValueError) as exc:  # unbalanced quotes
+            self._exited_at = self._started_at
             self.last_exit = f"failed to start: {exc}"
             self._log(40, "start failed: %s", exc)
             return
         self._popen = popen
-        self._started_at = time.monotonic()
         self._tracked = (popen.pid, identity(popen.pid) or time.time())
+        self._pgid, self.tracked_since = popen.pid, self._started_at
         try:
             write_pid_file(self.pid_file, popen.pid)
         except OSError as exc:
             self._log(30, "could not write pid file %s: %s", self.pid_file, exc)
 
+    def _start_daemonizing(self) -> None:
+        code = self._run_command("start", self.spec.start, self.spec.start_timeout)
+        if code == 0 and self._await_pid_file(self.spec.pid_file_grace):
+            return
+        self._exited_at = time.monotonic()
+        if code is None:
+            self.last_exit = "start command failed"
+        elif code:
+            self.last_exit = f"start command exited with code {code}"
+        else:
+            self.last_exit = (
+                f"start command exited with code 0 but {self.pid_file} names no live process "
+                f"of uid {self.spec.uid} after {self.spec.pid_file_grace:g}s"
+            )
+
     def stop(self) -> None:
-        """Stop the process: stop command or ``stop_signal`` to its group, then SIGKILL."""
+        """Stop the process: stop command or ``stop_signal`` to its group, then SIGKILL.
+
+        When the main process is already gone, what is left of its group is stopped.
+        """
         pid = self.pid
+        target = Target(pid, self._pgid if self.spec.kill_mode == "group" else None)
         self._stopping = True
         try:
             if self.spec.stop is not None:
                 self._run_command("stop", self.spec.stop, self.spec.stop_timeout)
-            elif pid is None:
+                target.send(signal.SIGCONT)
+                if not target.wait(self.spec.stop_timeout, self.reap):
+                    target.stop(signal.SIGKILL, 5.0, self._log, self.reap)
+            elif not target or target.gone():
                 self._log(20, "stop: process is not running")
-            else:
-                self._send(pid, self.spec.stop_signal)
-            if pid is not None:
-                self._ensure_stopped(pid)
+            elif target.stop(self.spec.stop_signal, self.spec.stop_timeout, self._log, self.reap):
+                self._log(20, "process stopped")
         finally:
             self._stopping = False
+        self._pgid = None
         if not self.self_daemonizing:
             self._remove_pid_file()
 
@@ -262,7 +430,7 @@ class Process:
         if self.spec.restart_signal is not None:
             pid = self.pid
             if pid is not None:
-                self._send(pid, self.spec.restart_signal, group=False)
+                self._send(pid, self.spec.restart_signal)
                 return True
         return False
 
@@ -271,64 +439,12 @@ class Process:
         pid = self.pid
         if pid is None:
             return False
-        self._send(pid, signal_number(sig), group=False)
+        self._send(pid, signal_number(sig))
         return True
 
-    def _send(self, pid: int, sig: int, group: bool = True) -> None:
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
-        try:
-            if group and os.getpgid(pid) == pid:
-                os.killpg(pid, sig)
-                self._log(20, "sent %s to process group %d", name, pid)
-            else:
-                os.kill(pid, sig)
-                self._log(20, "sent %s to pid %d", name, pid)
-        except ProcessLookupError:
-            pass
-
-    def _ensure_stopped(self, pid: int) -> None:
-        leader = self._is_group_leader(pid)
-        if self._wait_gone(pid, leader, self.spec.stop_timeout):
-            self._log(20, "process stopped")
-            return
-        try:
-            if leader:
-                os.killpg(pid, signal.SIGKILL)
-            else:
-                os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self._log(30, "still alive after %gs; sent SIGKILL", self.spec.stop_timeout)
-        self._wait_gone(pid, leader, 5.0)
-
-    def _is_group_leader(self, pid: int) -> bool:
-        try:
-            return os.getpgid(pid) == pid
-        except ProcessLookupError:
-            return self._popen is not None and self._popen.pid == pid
-
-    def _wait_gone(self, pid: int, group: bool, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            self.reap()
-            if self._gone(pid, group):
-                self.reap()  # our child may have become a zombie since the first reap
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(_POLL)
-
-    def _gone(self, pid: int, group: bool) -> bool:
-        try:
-            if not group:
-                return identity(pid) is None
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        # Zombies still count for killpg; one we do not own may wait a while for its reaper.
-        return not group_has_live_members(pid)
+    def _send(self, pid: int, sig: int) -> None:
+        if Target(pid, None).send(sig):
+            self._log(20, "sent %s to pid %d", signal_name(sig), pid)
 
     def _remove_pid_file(self) -> None:
         try:
@@ -337,7 +453,7 @@ class Process:
             pass
 
     # -- spawning ------------------------------------------------------------------------
-    def _spawn(self, command, stdout=None) -> subprocess.Popen:
+    def _spawn(self, command, stdout=None, owner=None) -> subprocess.Popen:
         spec = self.spec
         out = self._open_log(spec.log)
         err = self._open_log(spec.err_log) if spec.err_log else None
@@ -363,7 +479,7 @@ class Process:
             for fh in (out, err):
                 if fh is not None and fh is not subprocess.DEVNULL:
                     fh.close()
-        self._children.add(popen)
+        self._children.add(popen, owner)
         return popen
 
     @staticmethod

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 import json
 
-FIELDS = ("name", "group", "state", "pid", "uptime", "restarts", "memory", "cpu", "reason")
+FIELDS = (
+    "name",
+    "group",
+    "state",
+    "pid",
+    "uptime",
+    "restarts",
+    "memory",
+    "cpu",
+    "reason",
+    "next_start_in",
+)
 _COLORS = {"up": "green", "unmonitored": "yellow"}
 
 
@@ -31,6 +42,8 @@ def _details(row: dict) -> str:
         parts = [f"pid {row['pid']}", f"up {duration(row['uptime'])}"]
     else:
         parts = [row["reason"] or "not running"]
+        if row.get("next_start_in") is not None:
+            parts.append(f"next start in {row['next_start_in']:.1f}s")
     parts.append(f"restarts {row['restarts']}")
     return "  ".join(parts)
 

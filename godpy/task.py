@@ -28,6 +28,7 @@ class Task(TaskConfig):
         self._notifier: Callable | None = None
         self._cause: str | None = None
         self._pending_cause: str | None = None
+        self._timers: set = set()
         super().__init__(plugins, **attrs)
 
     @property
@@ -73,11 +74,21 @@ class Task(TaskConfig):
             for metric in self._metrics.get(LIFECYCLE, ()):
                 metric.enable()
         self._state = landed
-        for metric in self._metrics.get(landed, ()):
-            metric.enable()
+        if not self.action_pending():
+            self.enable_state()
         for cond in list(self._triggers):
             cond.process("state_change", (from_state, to_state))
-        self.applog(logging.INFO, "moved '%s' to '%s'", from_state, landed)
+        if landed != to_state:
+            self.applog(logging.INFO, "landed in '%s'", landed)
+
+    def enable_state(self) -> None:
+        """Attach the current state's conditions (after its action has run)."""
+        for metric in self._metrics.get(self._state, ()):
+            metric.enable()
+
+    def action_pending(self) -> bool:
+        """True when the current state's action waits for a timer (its conditions too)."""
+        return False
 
     def landing_state(self, to_state: str) -> str:
         """The state actually entered after the action of ``to_state`` (hook for Watch)."""
@@ -238,9 +249,33 @@ class Task(TaskConfig):
             self.move(self.initial_state)
 
     def unmonitor(self) -> None:
-        """Stop monitoring: every condition is detached, nothing is done to processes."""
+        """Stop monitoring: every condition and timer is dropped, processes are left alone."""
+        self.cancel_timers()
         if self._state != UNMONITORED:
             self.move(UNMONITORED)
+
+    def after(self, delay: float, func: Callable, *args):
+        """Run ``func(*args)`` on this task's driver in ``delay`` seconds: a timer.
+
+        Any operator command on the task (``stop``, ``unmonitor``, ``monitor``, ...)
+        cancels it: the operator's intent wins over every timer. Returns a Future whose
+        ``cancel()`` cancels it.
+        """
+        future = self._driver.message_at(delay, "call", self._fire_timer, func, args)
+        self._timers.add(future)
+        return future
+
+    def _fire_timer(self, func: Callable, args: tuple):
+        self._timers = {t for t in self._timers if not t.done() and not t.running()}
+        return func(*args)
+
+    def cancel_timers(self) -> int:
+        """Cancel every pending timer of this task; return how many were cancelled."""
+        cancelled = sum(1 for timer in self._timers if timer.cancel())
+        self._timers.clear()
+        if cancelled:
+            self.applog(logging.INFO, "cancelled %d pending timer(s)", cancelled)
+        return cancelled
 
     def control(self, command: str) -> str:
         """Carry out a CLI command on a generic task; returns the state afterwards.
@@ -248,6 +283,7 @@ class Task(TaskConfig):
         ``start``/``monitor`` monitor it, ``stop``/``unmonitor`` stop monitoring,
         ``restart`` does both in turn.
         """
+        self.cancel_timers()
         if command in ("stop", "unmonitor", "restart"):
             self.unmonitor()
         if command in ("start", "monitor", "restart"):

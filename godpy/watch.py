@@ -6,13 +6,16 @@ import logging
 import os
 import time
 
+from godpy.backoff import Backoff
+from godpy.condition import normalize_notify
 from godpy.credentials import Credentials
 from godpy.metric import Metric
 from godpy.process import Children, Process, ProcessSpec, signal_number
 from godpy.task import UNMONITORED, Task
 from godpy.units import to_kilobytes, to_percent, to_seconds
 
-STATES = ("init", "up", "start", "restart", "stop")
+STATES = ("init", "up", "start", "restart", "stop", "failed")
+KILL_MODES = ("group", "process")
 _SIGNAL_ATTRS = ("stop_signal", "restart_signal")
 _EXIT_CAUSES = ("process_exits", "process_running", "exit_code")
 
@@ -34,6 +37,11 @@ class Watch(Task):
         pid_file: the file a self-daemonizing start command writes; setting it says that
             the command daemonizes itself (default: godpy keeps the process as its child
             and writes ``<pid_file_directory>/<name>.pid``).
+        pid_file_grace: seconds to wait for ``pid_file`` to name a live process, after
+            the start command and while what is left of an old process group lives on
+            (a USR2 upgrade); default 3.
+        kill_mode: "group" (default): stopping, or the main process's death, also stops
+            what is left of its process group; "process": only the main pid is signalled.
         unix_socket: the Unix socket file the process listens on (for the
             ``clean_unix_socket`` behavior).
         uid, gid: user and group to run as (names or numbers).
@@ -58,6 +66,8 @@ class Watch(Task):
     stop_timeout: float | str = 10
     start_timeout: float | str = 30
     pid_file: str | None = None
+    pid_file_grace: float | str = 3
+    kill_mode: str = "group"
     unix_socket: str | None = None
     uid: str | int | None = None
     gid: str | int | None = None
@@ -79,6 +89,7 @@ class Watch(Task):
             for k in (
                 "stop_timeout",
                 "start_timeout",
+                "pid_file_grace",
                 "grace",
                 "start_grace",
                 "stop_grace",
@@ -90,6 +101,12 @@ class Watch(Task):
     def __init__(self, plugins=None, **attrs):
         self._process: Process | None = None
         self._keepalive: dict | None = None
+        self._backoff: Backoff | None = None
+        self._deferred = None  # the timer of a start waiting out its backoff
+        self._next_start_at: float | None = None
+        self._landing: str | None = None
+        self._failure: str | None = None
+        self._notify_failed = None
         self._sleep = time.sleep
         super().__init__(plugins, **attrs)
 
@@ -127,9 +144,23 @@ class Watch(Task):
         return self.transition("up", "stop")
 
     def keepalive(
-        self, interval=None, memory_max=None, cpu_max=None, memory_times=(3, 5), cpu_times=(3, 5)
+        self,
+        interval=None,
+        memory_max=None,
+        cpu_max=None,
+        memory_times=(3, 5),
+        cpu_times=(3, 5),
+        restart_delay="100ms",
+        restart_delay_max="30s",
+        stable_after="10s",
+        start_retries=None,
+        notify=None,
     ) -> None:
         """Keep the process running, and restart it when it stays over its limits.
+
+        A process that is not running is started again in every monitored state. One
+        that ran at least ``stable_after`` is restarted at once; quick deaths in a row
+        wait ``restart_delay``, doubling up to ``restart_delay_max``.
 
         Args:
             interval: seconds between checks (default: the watch's interval, else 5).
@@ -137,6 +168,12 @@ class Watch(Task):
             cpu_max: restart when CPU stays above this (percent or "50%").
             memory_times: (x, y) readings over ``memory_max`` that restart it.
             cpu_times: (x, y) readings over ``cpu_max`` that restart it.
+            restart_delay: wait before the first restart after a quick death.
+            restart_delay_max: the cap of the doubling wait.
+            stable_after: a run this long is good: the next crash restarts at once.
+            start_retries: after this many quick deaths in a row, give up: state
+                ``failed`` (default None: keep trying for ever, with the capped wait).
+            notify: contact or group name(s) told when the watch fails.
         """
         from godpy.errors import AttributeProblem
 
@@ -148,11 +185,33 @@ class Watch(Task):
                 "memory_times": memory_times,
                 "cpu_times": cpu_times,
             }
+            backoff = Backoff(
+                to_seconds(restart_delay),
+                to_seconds(restart_delay_max),
+                to_seconds(stable_after),
+                start_retries,
+            )
+            if notify is not None:
+                normalize_notify(notify)
         except ValueError as exc:
             raise AttributeProblem(f"{self.describe()}: keepalive: {exc}") from None
         if opts["interval"] is not None and opts["interval"] <= 0:
             raise AttributeProblem(f"{self.describe()}: keepalive: interval must be positive")
+        if start_retries is not None and (
+            not isinstance(start_retries, int)
+            or isinstance(start_retries, bool)
+            or start_retries < 1
+        ):
+            raise AttributeProblem(
+                f"{self.describe()}: keepalive: start_retries must be a whole number >= 1 "
+                "or None (retry for ever)"
+            )
+        for name in ("restart_delay", "restart_delay_max", "stable_after"):
+            if getattr(backoff, name) < 0:
+                raise AttributeProblem(f"{self.describe()}: keepalive: {name} must be >= 0")
         self._keepalive = opts
+        self._backoff = backoff
+        self._notify_failed = notify
 
     def build(self, pid_file_directory: str, children: Children) -> None:
         """Finish the watch when its block closes: keepalive's metrics, and the process.
@@ -166,18 +225,15 @@ class Watch(Task):
 
     def _install_keepalive(self, events, interval, memory_max, cpu_max, memory_times, cpu_times):
         every = interval or self.interval or 5.0
-        if events:
-            with self.transition("init", {True: "up", False: "start"}) as on:
-                on.condition("process_running", running=True, interval=every)
-            with self.transition(["start", "restart"], "up") as on:
-                on.condition("process_running", running=True, interval=every)
-            with self.transition("up", "start") as on:
+        # Every monitored state reacts to a process that is not running: a start that did
+        # not come up goes back to start (with the backoff), never waits for ever.
+        with self.transition(["init", "start", "restart"], {True: "up", False: "start"}) as on:
+            on.condition("process_running", running=True, interval=every)
+        with self.start_if() as on:
+            if events:
                 on.condition("process_exits")
-                # A safety net: an exit event can be lost (socket overflow, pid change).
-                on.condition("process_running", running=False, interval=every)
-        else:
-            with self.start_if() as on:
-                on.condition("process_running", running=False, interval=every)
+            # With events, a safety net: an exit event can be lost (overflow, pid change).
+            on.condition("process_running", running=False, interval=every)
         if memory_max is not None or cpu_max is not None:
             with self.restart_if() as on:
                 if memory_max is not None:
@@ -200,6 +256,8 @@ class Watch(Task):
             stop_timeout=self.stop_timeout,
             start_timeout=self.start_timeout,
             pid_file=self.pid_file,
+            pid_file_grace=self.pid_file_grace,
+            kill_mode=self.kill_mode,
             pid_file_directory=pid_file_directory,
             credentials=Credentials.resolve(self.uid, self.gid),
             dir=self.dir,
@@ -234,6 +292,11 @@ class Watch(Task):
                 problems.append(f"{where}: {attr} must be a command string or an argv list")
             elif isinstance(value, str) and not value.strip():
                 problems.append(f"{where}: {attr} is empty")
+        if self.kill_mode not in KILL_MODES:
+            problems.append(
+                f"{where}: kill_mode must be one of {', '.join(map(repr, KILL_MODES))}, "
+                f"got {self.kill_mode!r}"
+            )
         if self.env is not None and not isinstance(self.env, dict):
             problems.append(f"{where}: env must be a dict of names to values")
         if self.chroot is not None and not os.path.isdir(self.chroot):
@@ -241,8 +304,36 @@ class Watch(Task):
         return problems
 
     # -- state machine -------------------------------------------------------------------
+    def attach_runtime(self, driver, events=None, notifier=None) -> None:
+        """Task wiring, plus: our child's exit (SIGCHLD) reaches the driver as a message."""
+        super().attach_runtime(driver, events, notifier)
+        if self._process is not None:
+            self._process.on_exit = self._child_exited
+
+    def detach_runtime(self) -> None:
+        """The driver is going away: the daemon reaps our children from now on."""
+        if self._process is not None:
+            self._process.on_exit = None
+
+    def _child_exited(self) -> bool:
+        """Main thread, on SIGCHLD: ask the driver to reap; False when it is gone."""
+        future = self._driver.message("reap_child")
+        return not (future.done() and future.exception() is not None)
+
+    def reap_child(self) -> None:
+        """Collect our child's exit status; without exit events, re-check at once."""
+        self._process.reap()
+        if self._events is None and self._state != UNMONITORED:
+            self.poll_now()
+
     def landing_state(self, to_state: str) -> str:
-        """God's simple mode: a start or restart state without metrics lands in ``up``."""
+        """God's simple mode: a start or restart state without metrics lands in ``up``.
+
+        A start that gave up (``start_retries``) lands in ``failed``.
+        """
+        if self._landing is not None:
+            landed, self._landing = self._landing, None
+            return landed
         if to_state in ("start", "restart") and not self._metrics.get(to_state):
             return "up"
         return to_state
@@ -252,18 +343,75 @@ class Watch(Task):
         if self._state == UNMONITORED:
             self.move("init" if self._metrics.get("init") else "up")
 
+    def move(self, to_state: str) -> None:
+        """Leave the current state (a start waiting out its backoff is cancelled)."""
+        self._cancel_deferred()
+        if to_state not in ("failed", "start"):
+            self._failure = None
+        super().move(to_state)
+
     def action(self, name: str) -> None:
         """Run the start, stop or restart action, with hooks and grace periods."""
         if name == "start":
-            self._act("start", self._process.start, self.start_grace)
+            self._start()
         elif name == "stop":
             self._act("stop", self._process.stop, self.stop_grace)
         elif name == "restart":
             self._restart()
 
+    def action_pending(self) -> bool:
+        """True while a start waits out its backoff (its conditions wait with it)."""
+        return self._deferred is not None
+
+    def _start(self) -> None:
+        """Start unless the process runs after all; under keepalive, with the backoff."""
+        if self._process.settle():
+            self.applog(logging.INFO, "process %s is running; not starting another", self.pid)
+            return
+        delay = 0.0 if self._backoff is None else self._backoff.next_delay(self._process.lived())
+        if delay is None:
+            self._give_up()
+        elif delay > 0:
+            self._next_start_at = self._driver.clock() + delay
+            self._deferred = self._driver.message_at(delay, "call", self._deferred_start)
+            self.applog(
+                logging.INFO,
+                "%s; starting again in %s",
+                self._process.exit_reason() or "process is not running",
+                _duration(delay),
+            )
+        else:
+            self._act("start", self._process.start, self.start_grace)
+
+    def _deferred_start(self) -> None:
+        if self._deferred is None or self._state != "start":
+            return
+        self._deferred = self._next_start_at = None
+        if not self._process.settle():
+            self._act("start", self._process.start, self.start_grace)
+        self.enable_state()
+
+    def _cancel_deferred(self) -> None:
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = self._next_start_at = None
+
+    def _give_up(self) -> None:
+        tries = self._backoff.quick_deaths
+        last = self._process.exit_reason() or "process is not running"
+        self._failure = f"gave up after {tries} quick death(s) in a row: {last}"
+        self._landing = "failed"
+        self.applog(
+            logging.ERROR, "failed: %s; 'godpy start %s' tries again", self._failure, self.name
+        )
+        if self._notify_failed is not None:
+            names, priority, category = normalize_notify(self._notify_failed)
+            message = f"{self.name} failed: {self._failure}"
+            self.send_notification(names, message, priority, category, self._backoff)
+
     def _act(self, name: str, func, grace: float) -> None:
         self.run_hooks("before", name)
-        if name == "start":
+        if name == "start" and not self._process.self_daemonizing:
             self.applog(logging.INFO, "start: %s", self.start)
         func()
         self.run_hooks("after", name)
@@ -285,9 +433,14 @@ class Watch(Task):
     def control(self, command: str) -> str:
         """Carry out a CLI-style command; returns the state afterwards.
 
-        ``start``/``monitor``: monitor unless already up; ``stop``: unmonitor and stop the
-        process; ``restart``: move to restart; ``unmonitor``: stop watching only.
+        Every command first cancels the watch's timers (a flapping retry, a backoff
+        start): the operator's intent wins. ``start``/``monitor``: monitor unless already
+        up (a ``failed`` watch is re-armed); ``stop``: unmonitor and stop the process;
+        ``restart``: move to restart; ``unmonitor``: stop watching only.
         """
+        self.cancel_timers()
+        if command in ("start", "monitor", "restart") and self._backoff is not None:
+            self._backoff.rearm()
         if command in ("start", "monitor"):
             if self._state != "up":
                 if self._state != UNMONITORED:
@@ -313,18 +466,32 @@ class Watch(Task):
         return pid
 
     def snapshot(self) -> dict:
-        """Plain data for status: name, group, state, pid, uptime, restarts, reason."""
+        """Plain data for status: name, group, state, pid, uptime, restarts, reason, and
+        ``next_start_in`` (seconds until a start waiting out its backoff, else None)."""
         data = super().snapshot()
         proc = self._process
         pid, uptime = proc.observe() if proc else (None, None)
         cause = data.get("reason")
         if cause in _EXIT_CAUSES:  # the exit status below already says it
             cause = None
-        reasons = [cause, proc.last_exit if proc else None]
+        reasons = [self._failure or cause, proc.exit_reason() if proc else None]
+        at = self._next_start_at
+        driver = self._driver
         data.update(
             pid=pid,
             uptime=uptime,
             restarts=proc.restarts if proc else 0,
-            reason=None if pid else "; ".join(r for r in reasons if r) or None,
+            reason=None if pid else "; ".join(dict.fromkeys(r for r in reasons if r)) or None,
+            next_start_in=None
+            if at is None or driver is None
+            else round(max(0.0, at - driver.clock()), 3),
         )
         return data
+
+
+def _duration(seconds: float) -> str:
+    """``0.1s``, ``12.8s``, ``1m30s``."""
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"

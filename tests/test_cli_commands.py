@@ -38,6 +38,7 @@ STATUS_JSON_KEYS = [
     "memory",
     "cpu",
     "reason",
+    "next_start_in",
 ]
 
 
@@ -239,11 +240,11 @@ def test_status_layout_ungrouped_first_then_groups(tmp_path, godpy_run, pids):
     run = start_daemon(godpy_run, _app(tmp_path, crasher(tmp_path)))
     for name in ("solo", "web-0", "web-1"):
         pids.add(live_pid(tmp_path, name))
-    wait_until(lambda: "crasher moved 'up' to 'unmonitored'" in run.text())
+    wait_until(lambda: "crasher move 'up' to 'unmonitored'" in run.text())
     result = cli("status", socket=run.socket)
     assert result.returncode == 3, result
     expected = [
-        r"crasher:  unmonitored  exited with code 3  restarts 0",
+        r"crasher:  unmonitored  exited with code 3 after [\d.]+s  restarts 0",
         rf"solo:     up           {UP}",
         r"web:",
         rf"  web-0:  up           {UP}",
@@ -262,9 +263,9 @@ def test_status_layout_ungrouped_first_then_groups(tmp_path, godpy_run, pids):
     assert group.returncode == 0
     assert re.fullmatch(rf"web:\n  web-0:  up  {UP}\n  web-1:  up  {UP}\n", group.stdout)
     down = cli("status", "crasher", socket=run.socket)
-    assert (down.returncode, down.stdout) == (
-        3,
-        "crasher:  unmonitored  exited with code 3  restarts 0\n",
+    assert down.returncode == 3
+    assert re.fullmatch(
+        r"crasher:  unmonitored  exited with code 3 after [\d.]+s  restarts 0\n", down.stdout
     )
 
 
@@ -273,7 +274,7 @@ def test_status_json_is_a_stable_list(tmp_path, godpy_run, pids):
     """`status --json`: exactly the documented keys, one object per watch, exit 3 if one is down."""
     run = start_daemon(godpy_run, _app(tmp_path, crasher(tmp_path)))
     solo = pids.add(live_pid(tmp_path, "solo"))
-    wait_until(lambda: "crasher moved 'up' to 'unmonitored'" in run.text())
+    wait_until(lambda: "crasher move 'up' to 'unmonitored'" in run.text())
     result = cli("status", "--json", socket=run.socket)
     assert result.returncode == 3
     rows = json.loads(result.stdout)
@@ -290,8 +291,10 @@ def test_status_json_is_a_stable_list(tmp_path, godpy_run, pids):
         "restarts": 0,
         "memory": None,
         "cpu": None,
-        "reason": "exited with code 3",
+        "reason": by_name["crasher"]["reason"],
+        "next_start_in": None,
     }
+    assert re.fullmatch(r"exited with code 3 after [\d.]+s", by_name["crasher"]["reason"])
     row = by_name["solo"]
     assert (row["group"], row["state"], row["pid"], row["restarts"]) == (None, "up", solo, 0)
     assert row["reason"] is None and row["uptime"] >= 0
@@ -364,11 +367,11 @@ def test_log_follow_prints_new_lines_until_interrupted(tmp_path, app, pids):
     with open(out, "w") as stdout, open(err, "w") as stderr:
         proc = cli_popen("log", "solo", "-f", socket=run.socket, stdout=stdout, stderr=stderr)
     pids.add(proc.pid)
-    wait_until(lambda: "solo moved 'start' to 'up'" in out.read_text())
+    wait_until(lambda: "solo move 'start' to 'up'" in out.read_text())
     assert "start: " in out.read_text() and "solo restart" not in out.read_text()
     assert cli("restart", "solo", socket=run.socket).returncode == 0
     pids.add(pid_of(tmp_path, "solo"))
-    wait_until(lambda: "solo moved 'restart' to 'up'" in out.read_text(), 10)
+    wait_until(lambda: "solo move 'restart' to 'up'" in out.read_text(), 10)
     assert "web-0" not in out.read_text()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(10) == 0

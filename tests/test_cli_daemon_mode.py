@@ -182,10 +182,10 @@ def test_sighup_reopens_the_log_file(tmp_path, launch, pids):
     daemon.wait_log("received SIGHUP; log files reopened")
     assert cli("restart", "solo", socket=daemon.socket).returncode == 0
     pids.add(read_pid(tmp_path / "pids" / "solo.pid"))
-    daemon.wait_log("solo moved 'restart' to 'up'")
+    daemon.wait_log("solo move 'restart' to 'up'")
     old = rotated.read_text()
     assert "godpy started with" in old
-    assert "solo moved 'restart' to 'up'" not in old and "received SIGHUP" not in old
+    assert "solo move 'restart' to 'up'" not in old and "received SIGHUP" not in old
     assert "godpy started with" not in daemon.text()
 
 

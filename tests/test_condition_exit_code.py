@@ -94,10 +94,10 @@ def test_daemon_unmonitors_on_exit_78_and_restarts_other_exits(tmp_path, godpy_r
     """Exit 78 leaves the watch unmonitored; exit 1 goes to process_exits and restarts."""
     run = godpy_run(CONFIG.format(pids=str(tmp_path / "pids")))
     run.wait_log("exited with code 78 (ExitCode)")
-    run.wait_log("misconfigured moved 'up' to 'unmonitored'")
+    run.wait_log("misconfigured move 'up' to 'unmonitored'")
     run.wait_log("exited with code 1 (ProcessExits)", count=2)  # crashing, restarted
     text = run.text()
-    assert "crashing moved 'up' to 'unmonitored'" not in text
+    assert "crashing move 'up' to 'unmonitored'" not in text
     assert "code 1 (ExitCode)" not in text
     assert text.count("misconfigured start:") == 1
     assert run.terminate() == 0

@@ -184,7 +184,7 @@ def test_crash_loop_is_unmonitored_retried_then_given_up(tmp_path, godpy_run):
     run.wait_log("crashy auto-reenabling monitoring", timeout=10)
     run.wait_log("giving up after 2 flaps", timeout=20)
     text = run.text()
-    assert text.count("to 'unmonitored'") >= 4  # move + moved, twice
+    assert text.count("to 'unmonitored'") >= 2  # one line per move, twice
     starts = text.count("crashy start:")
     time.sleep(1.0)  # longer than retry_in: no more starts after giving up
     assert run.text().count("crashy start:") == starts

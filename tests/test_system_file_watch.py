@@ -17,7 +17,7 @@ def test_file_watch_task_archives_then_deletes(tmp_path, godpy_run, monkeypatch)
     monkeypatch.setenv("ARCHIVE", str(archive))
     monkeypatch.setenv("INTERVAL", "0.05")
     run = godpy_run(Path(EXAMPLE).read_text(), "--no-events")
-    run.wait_log("file-watch moved 'unmonitored' to 'watching'")
+    run.wait_log("file-watch move 'unmonitored' to 'watching'")
 
     target.write_text("small")
     target.write_text("twenty bytes here!!!")
@@ -27,5 +27,5 @@ def test_file_watch_task_archives_then_deletes(tmp_path, godpy_run, monkeypatch)
     target.write_text("x" * 40)
     wait_until(lambda: not target.exists())
     assert archive.read_text() == "twenty bytes here!!!"
-    run.wait_log("file-watch moved 'delete' to 'watching'")
+    run.wait_log("file-watch move 'delete' to 'watching'")
     assert run.terminate() == 0

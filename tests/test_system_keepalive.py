@@ -55,7 +55,7 @@ def test_kill_9_is_restarted_by_the_exit_event(tmp_path, godpy_run, pids):
     run.wait_log("events: using netlink")
     old = wait_until(lambda: _pid(tmp_path, 0) and alive(_pid(tmp_path, 0)) and _pid(tmp_path, 0))
     pids.add(old)
-    run.wait_log("probe-0 moved 'start' to 'up'")
+    run.wait_log("probe-0 move 'start' to 'up'")
     os.kill(old, signal.SIGKILL)
     new = wait_until(lambda: _pid(tmp_path, 0) not in (None, old) and _pid(tmp_path, 0))
     pids.add(new)
@@ -77,7 +77,7 @@ def test_polling_restarts_when_events_are_off(tmp_path, godpy_run, pids):
     run = godpy_run(_config(tmp_path, n=1, interval=0.2), "--no-events")
     old = wait_until(lambda: _pid(tmp_path, 0))
     pids.add(old)
-    run.wait_log("probe-0 moved 'unmonitored' to 'up'")
+    run.wait_log("probe-0 move 'start' to 'up'")
     wait_until(lambda: alive(old))
     os.kill(old, signal.SIGKILL)
     new = wait_until(lambda: _pid(tmp_path, 0) not in (None, old) and _pid(tmp_path, 0))
@@ -137,7 +137,7 @@ def test_running_process_is_adopted_not_duplicated(tmp_path, godpy_run, pids):
     wait_until(lambda: read_lines(rec))
     (tmp_path / "pids" / "probe-0.pid").write_text(str(pre.pid))
     run = godpy_run(_config(tmp_path, n=1, interval=0.2), "--no-events")
-    run.wait_log("probe-0 moved 'unmonitored' to 'up'")
+    run.wait_log("probe-0 move 'init' to 'up'")
     run.wait_log("probe-0 [ok]", timeout=5) if "[ok]" in run.text() else None
     assert [x for x in read_lines(rec) if x.startswith("start")] == [f"start {pre.pid}"]
     assert run.terminate() == 0

@@ -47,7 +47,7 @@ def _pid(tmp_path):
 def _kill_and_wait_for_restart(tmp_path, run, pids):
     old = wait_until(lambda: _pid(tmp_path) and alive(_pid(tmp_path)) and _pid(tmp_path))
     pids.add(old)
-    run.wait_log("probe moved 'start' to 'up'")
+    run.wait_log("probe move 'start' to 'up'")
     os.kill(old, signal.SIGKILL)
     new = wait_until(lambda: _pid(tmp_path) not in (None, old) and _pid(tmp_path), timeout=10)
     pids.add(new)
@@ -77,7 +77,7 @@ def test_contact_that_never_answers_does_not_delay_the_restart(tmp_path, godpy_r
         wait_until(lambda: silent.received and b"POST /hook" in silent.received[0])
         assert b"probe" in silent.received[0]
         text = run.text()
-        assert "probe moved 'start' to 'up'" in text.split("probe [trigger]", 1)[1]
+        assert "probe move 'start' to 'up'" in text.split("probe [trigger]", 1)[1]
         assert "notified 'ops'" not in text and "notification to 'ops' failed" not in text
         assert run.terminate() == 0
     assert old != new

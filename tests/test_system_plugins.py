@@ -62,7 +62,7 @@ def test_config_class_and_plugin_file_conditions_are_tested(tmp_path, godpy_run)
     run.wait_log("pipeline [trigger] marker marker (MarkerFile)")
     run.wait_log("pipeline [ok] test 1 of 2 (CounterReaches)")
     run.wait_log("pipeline [trigger] test 2 of 2 (CounterReaches)")
-    run.wait_log("pipeline moved 'found' to 'done'")
+    run.wait_log("pipeline move 'found' to 'done'")
     assert run.terminate() == 0
 
 

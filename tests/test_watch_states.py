@@ -39,17 +39,21 @@ NOT_RUNNING = ("process_running", {"running": False, "times": 1, "interval": 5.0
 EXITS = ("process_exits", {})
 
 
+BACK_TO_START = ({True: "up", False: "start"}, [RUNNING])
+
+
 def test_keepalive_with_events(tmp_path):
-    """Events: init -> up/start and start, restart -> up by process_running; up -> start
-    on process_exits, with a process_running(running=False) poll as safety net."""
+    """Events: init, start and restart go up when running and back to start when not (a
+    start that did not come up never stalls); up -> start on process_exits, with a
+    process_running(running=False) poll as safety net."""
     w = build(tmp_path, True)
     assert wiring(w) == {
-        "init": [({True: "up", False: "start"}, [RUNNING])],
-        "start": [({True: "up"}, [RUNNING])],
-        "restart": [({True: "up"}, [RUNNING])],
+        "init": [BACK_TO_START],
+        "start": [BACK_TO_START],
+        "restart": [BACK_TO_START],
         "up": [({True: "start"}, [EXITS, NOT_RUNNING])],
     }
-    assert w.metrics["start"][0] is w.metrics["restart"][0]
+    assert w.metrics["start"][0] is w.metrics["restart"][0] is w.metrics["init"][0]
     exits, safety = w.metrics["up"][0].conditions
     assert isinstance(exits, EventCondition)
     assert isinstance(safety, PollCondition)
@@ -57,9 +61,14 @@ def test_keepalive_with_events(tmp_path):
 
 
 def test_keepalive_without_events(tmp_path):
-    """No events: only up -> start by a process_running(running=False) poll."""
+    """No events: the same, with only the process_running(running=False) poll in up."""
     w = build(tmp_path, False)
-    assert wiring(w) == {"up": [({True: "start"}, [NOT_RUNNING])]}
+    assert wiring(w) == {
+        "init": [BACK_TO_START],
+        "start": [BACK_TO_START],
+        "restart": [BACK_TO_START],
+        "up": [({True: "start"}, [NOT_RUNNING])],
+    }
     assert w.valid() == []
 
 
@@ -114,7 +123,7 @@ def test_keepalive_interval(tmp_path, keepalive, watch_attrs, expected):
     """Intervals: keepalive's own, else the watch's, else 5 seconds."""
     w = build(tmp_path, True, watch_attrs=watch_attrs, memory_max="1MB", **keepalive)
     polls = [c for _s, _m, c in w.each_condition() if isinstance(c, PollCondition)]
-    assert len(polls) == 4
+    assert len(polls) == 3
     assert {c.interval for c in polls} == {expected}
 
 
@@ -150,10 +159,10 @@ def test_states_with_metrics_are_entered(tmp_path):
     assert w.landing_state("restart") == "restart"
 
 
-def test_polling_keepalive_keeps_simple_mode(tmp_path):
-    """Polling keepalive puts no metric on start, so start still lands in up."""
+def test_polling_keepalive_checks_that_a_start_came_up(tmp_path):
+    """Polling keepalive also puts its metric on start: a start that dies at once is seen."""
     w = build(tmp_path, False)
-    assert w.landing_state("start") == "up"
+    assert w.landing_state("start") == "start"
 
 
 def test_user_transition_on_start_disables_simple_mode(tmp_path):
@@ -186,9 +195,12 @@ def test_monitor_enters_init_when_it_has_conditions(tmp_path, clock):
 
 
 def test_monitor_enters_up_without_init_conditions(tmp_path, clock):
-    """Polling keepalive: monitoring starts in up with the not-running poll due at once."""
-    w = build(tmp_path, False)
+    """A watch whose only transition leaves up: monitoring starts in up, its poll due."""
+    w = Watch(name="w", start="sleep 1", interval=5)
+    with w.start_if() as on:
+        not_running = on.condition("process_running", running=False)
+    w.build(str(tmp_path), Children())
+    w.prepare()
     driver = monitor_only(w, clock)
     assert w.state == "up"
-    (not_running,) = w.metrics["up"][0].conditions
     assert driver.due_in(not_running) == 0
