@@ -10,7 +10,8 @@ class Slack(Contact):
 
     Sends JSON ``{"link_names": 1, "text": ..., "channel": ..., "username": ...,
     "icon_emoji": ...}``; unset ``channel``, ``username`` and ``emoji`` are left out, so
-    the webhook's own settings apply.
+    the webhook's own settings apply. The webhook URL holds a token: the log shows only
+    ``https://hooks.slack.com/services/…``.
 
     Attributes:
         url: the incoming webhook URL (required).

@@ -4,6 +4,7 @@ import json
 import urllib.parse
 
 from godpy.contact import FIELDS, Contact, http_post, url_problems
+from godpy.log import redact_url
 
 
 class Webhook(Contact):
@@ -11,7 +12,8 @@ class Webhook(Contact):
 
     The body holds the message fields: ``watch``, ``group``, ``message``, ``time``,
     ``priority``, ``category``, ``host``, ``condition``, ``contact``, ``suppressed``.
-    Any 2xx answer is success; anything else is retried.
+    Any 2xx answer is success; anything else is retried. The log names the URL without
+    its userinfo, query and path past the first segment (where tokens live).
 
     Attributes:
         url: where to POST, http or https (required).
@@ -49,4 +51,4 @@ class Webhook(Contact):
             data, kind = urllib.parse.urlencode(pairs).encode(), "application/x-www-form-urlencoded"
         headers = {"Content-Type": kind, **(self.headers or {})}
         status = http_post(str(self.url), data, headers, self.timeout)
-        return f"sent webhook to {self.url} (HTTP {status})"
+        return f"sent webhook to {redact_url(str(self.url))} (HTTP {status})"

@@ -91,10 +91,16 @@ def _socket_option(func):
     help="Lowest level logged.",
 )
 @click.option("--no-events", is_flag=True, help="Poll instead of using netlink exit events.")
+@click.option(
+    "--insecure-config",
+    is_flag=True,
+    help="Run a config that users other than root and the daemon's could have written "
+    "(warns; the config runs with the daemon's rights).",
+)
 @_socket_option
 @click.version_option(__version__, "-V", "--version", prog_name="godpy")
 @click.pass_context
-def main(ctx, config_path, foreground, log_path, pid_path, log_level, no_events):
+def main(ctx, config_path, foreground, log_path, pid_path, log_level, no_events, insecure_config):
     """godpy: a process monitor.
 
     `godpy -c app.god.py` starts the daemon in the background (`-D`: in front);
@@ -116,6 +122,7 @@ def main(ctx, config_path, foreground, log_path, pid_path, log_level, no_events)
         log_level=log_level,
         events=not no_events,
         socket=_socket(ctx),
+        insecure_config=insecure_config,
     )
     ctx.exit(run(options))
 
@@ -231,9 +238,14 @@ def log(ctx, target, follow):
 @click.argument(
     "action", required=False, default="leave", type=click.Choice(["leave", "stop", "remove"])
 )
+@click.option(
+    "--insecure-config",
+    is_flag=True,
+    help="Load FILE even if users other than root and the daemon's could have written it.",
+)
 @_socket_option
 @click.pass_context
-def load(ctx, path, action):
+def load(ctx, path, action, insecure_config):
     """Load FILE into the running daemon.
 
     Watches of the same name are replaced; ACTION says what happens to watches the file
@@ -242,7 +254,10 @@ def load(ctx, path, action):
     """
     if not os.path.isfile(path):
         raise Failure(f"{path}: no such file")
-    result = _call(ctx, "load", os.path.abspath(path), action, timeout=300)
+    args = (True,) if insecure_config else ()
+    result = _call(ctx, "load", os.path.abspath(path), action, *args, timeout=300)
+    for line in result.get("warnings", []):
+        click.echo(f"godpy: warning: {line}", err=True)
     if result["errors"]:
         for line in result["errors"]:
             click.echo(f"godpy: {line}", err=True)

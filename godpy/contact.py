@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from godpy.configurable import Configurable, snake_case
 from godpy.errors import GodpyError
+from godpy.log import redact_url, redact_urls
 
 #: The fields of every message handed to ``Contact.notify``.
 FIELDS = (
@@ -129,8 +130,11 @@ def url_problems(contact: Contact) -> list[str]:
 def http_post(url: str, data: bytes, headers: dict, timeout: float) -> int:
     """POST ``data`` to ``url`` (for HTTP contacts); return the status.
 
+    Errors name the URL redacted (``redact_url``): webhook tokens live in its path, query
+    or userinfo, and an error ends up in the log.
+
     Raises:
-        DeliveryError: the server answered with an error status.
+        DeliveryError: the server answered with an error status, or the URL is malformed.
         OSError: no connection, or no answer within ``timeout`` seconds.
     """
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
@@ -138,5 +142,22 @@ def http_post(url: str, data: bytes, headers: dict, timeout: float) -> int:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             return answer.status
     except urllib.error.HTTPError as exc:
-        text = exc.read(300).decode(errors="replace").strip()
-        raise DeliveryError(f"{url} answered HTTP {exc.code} {exc.reason}: {text}") from None
+        text = scrub(exc.read(300).decode(errors="replace").strip(), url)
+        raise DeliveryError(
+            f"{redact_url(url)} answered HTTP {exc.code} {exc.reason}: {text}"
+        ) from None
+    except ValueError as exc:  # its text may quote the whole URL
+        raise DeliveryError(f"{redact_url(url)}: malformed URL ({type(exc).__name__})") from None
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (a server's answer, an error) with the secret parts of ``url`` hidden: a
+    server may echo the path it was asked for."""
+    scheme, _, rest = url.partition("://")
+    main, _, query = rest.partition("?")
+    userinfo, _, hostpath = main.rpartition("@")
+    tail = hostpath.partition("/")[2].partition("/")[2]
+    for secret in (userinfo, tail, query):
+        if len(secret) >= 4:
+            text = text.replace(secret, "…")
+    return redact_urls(text)

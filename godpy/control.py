@@ -178,14 +178,15 @@ class ControlApi:
             self.daemon.remove_task(task, stop)
         return [t.name for t in tasks]
 
-    def load(self, path: str, action: str = "leave") -> dict:
-        """Load a config into the running daemon (see Daemon.load_more)."""
+    def load(self, path: str, action: str = "leave", insecure: bool = False) -> dict:
+        """Load a config into the running daemon (see Daemon.load_more); ``insecure``
+        is ``godpy load --insecure-config``."""
         if action not in LOAD_ACTIONS:
             raise ValueError(
                 f"load action must be one of {', '.join(LOAD_ACTIONS)}, not '{action}'"
             )
         try:
-            return self.daemon.load_more(path, action)
+            return self.daemon.load_more(path, action, insecure is True)
         except ConfigError as exc:
             return {"errors": exc.problems, "loaded": [], "removed": []}
 

@@ -34,10 +34,19 @@ class Daemon:
         config_path: the config file to load.
         use_events: try netlink process events (``--no-events`` turns it off).
         socket_path: where to serve the control socket (None: no control socket).
+        insecure_config: load a config others could have written, with a warning.
     """
 
-    def __init__(self, config_path: str, use_events: bool = True, socket_path: str | None = None):
+    def __init__(
+        self,
+        config_path: str,
+        use_events: bool = True,
+        socket_path: str | None = None,
+        insecure_config: bool = False,
+    ):
         self.config_path = config_path
+        self.insecure_config = insecure_config
+        self.config_warnings: list[str] = []
         self.use_events = use_events
         self.socket_path = socket_path
         self.children = Children()
@@ -57,13 +66,16 @@ class Daemon:
         """Start the event system, then load and check the config (raises ConfigError)."""
         events = self.use_events and self.events.start()
         try:
-            session = config.load(self.config_path, events, self.children)
+            session = config.load(
+                self.config_path, events, self.children, insecure=self.insecure_config
+            )
         except Exception:
             self.events.stop()
             raise
         if not session.events:
             self.events.stop()
         self.settings = session.settings
+        self.config_warnings = session.warnings
         self.contacts = dict(session.contacts)
         self.log_buffer.size = int(session.settings["log_buffer_size"])
         for task in session.tasks:
@@ -115,17 +127,19 @@ class Daemon:
                 task.driver.message("poll_now")
 
     # -- changes while running (called from control threads) -----------------------------
-    def load_more(self, path: str, action: str) -> dict:
+    def load_more(self, path: str, action: str, insecure: bool = False) -> dict:
         """Load another config: same-name tasks are replaced, others get ``action``.
 
         Its contacts are added (same-name ones replaced); its ``notify`` names may name
         contacts the daemon already has.
 
         ``leave`` keeps tasks the file does not define, ``stop`` stops and removes them,
-        ``remove`` removes them and leaves their processes running. Raises ConfigError
-        (nothing changed) when the file is bad.
+        ``remove`` removes them and leaves their processes running. ``insecure`` loads a
+        file others could have written (``--insecure-config``), listed in ``warnings``.
+        Raises ConfigError (nothing changed) when the file is bad.
         """
-        session = config.load(path, self.events.loaded, self.children, self.contacts)
+        events = self.events.loaded
+        session = config.load(path, events, self.children, self.contacts, insecure)
         self.contacts.update(session.contacts)
         if self.notifier is not None:
             self.notifier.update(session.contacts)
@@ -148,7 +162,7 @@ class Daemon:
                 self.remove_task(self.tasks[name], stop=action == "stop")
                 removed.append(name)
         get_logger().info("loaded %s: %s", path, ", ".join(loaded) or "nothing")
-        return {"errors": [], "loaded": loaded, "removed": removed}
+        return {"errors": [], "loaded": loaded, "removed": removed, "warnings": session.warnings}
 
     def remove_task(self, task: Task, stop: bool = False) -> None:
         """Unmonitor (and with ``stop`` stop) a task, end its driver and forget it."""

@@ -1,5 +1,5 @@
 """What a config file calls: ``God.watch()``, ``God.task()``, ``God.contact()``,
-``God.<setting>``, ``env()``.
+``God.load()``, ``God.load_plugins()``, ``God.<setting>``, ``env()``.
 
 ``God`` is a facade over the config session being loaded on this thread; a fresh session
 per load keeps the daemon free of global state.
@@ -70,11 +70,33 @@ class GodFacade:
 
         Each file holds one Condition, Behavior or Contact class, used under the file's
         name (``load_average.py`` -> ``"load_average"``). A relative ``path`` is taken from
-        the config file's folder. Returns (kind, name) of each plugin loaded.
+        the config file's folder. The folder and each file must pass the same ownership
+        check as the config. Returns (kind, name) of each plugin loaded.
         """
+        from godpy.config import check_trusted
+
         session = current_session()
         folder = os.path.dirname(os.path.abspath(session.path))
-        return session.plugins.load_dir(os.path.join(folder, os.path.expanduser(path)))
+        target = os.path.join(folder, os.path.expanduser(path))
+        for file in [target] + _python_files(target) if os.path.exists(target) else []:
+            check_trusted(session, file)
+        return session.plugins.load_dir(target)
+
+    def load(self, path: str):
+        """Run another file as part of this config, and return it as a module.
+
+        The config's folder is not on ``sys.path``, so ``import helpers`` finds no sibling
+        file: name it instead. A relative ``path`` is taken from the folder of the file
+        calling ``God.load``; the file must pass the same ownership check as the config.
+        Its watches and contacts join the config's; each file runs once per load.
+
+        Example:
+            ``policies = God.load("policies.py")`` then ``policies.worker(w)``;
+            ``God.load("conf.d/web.god.py")`` to split a config in parts.
+        """
+        from godpy.config import include
+
+        return include(current_session(), path)
 
     pid_file_directory: str | None = _setting("pid_file_directory")
     use_events: bool = _setting("use_events")
@@ -98,6 +120,13 @@ class GodFacade:
 God = GodFacade()
 
 
+def _python_files(path: str) -> list[str]:
+    """The ``*.py`` files of folder ``path`` (none when it is a file or missing)."""
+    if not os.path.isdir(path):
+        return []
+    return sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".py"))
+
+
 def env(name: str, default: Any = _REQUIRED, cast=None) -> Any:
     """Read an environment variable for a config, with a default and a type.
 
@@ -105,6 +134,10 @@ def env(name: str, default: Any = _REQUIRED, cast=None) -> Any:
         name: the variable.
         default: the value when it is unset; without one, an unset variable is an error.
         cast: a function applied to the string (``int``, ``float``, ...).
+
+    Raises:
+        AttributeProblem: the variable is required but unset, or ``cast`` refuses it. The
+            message names the variable, never its value (it may be a secret).
     """
     raw = os.environ.get(name)
     if raw is None:
@@ -115,5 +148,11 @@ def env(name: str, default: Any = _REQUIRED, cast=None) -> Any:
         return raw
     try:
         return cast(raw)
-    except (TypeError, ValueError) as exc:
-        raise AttributeProblem(f"environment variable {name}={raw!r}: {exc}") from None
+    except (TypeError, ValueError):
+        # the value may be a secret, and the exception's text quotes it: name only the
+        # variable and the type wanted
+        kind = getattr(cast, "__name__", type(cast).__name__)
+        raise AttributeProblem(
+            f"environment variable {name} is not a valid {kind} (value not shown); "
+            f"fix {name} in the daemon's environment"
+        ) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
+import re
 import sys
 import threading
 from collections import deque
@@ -11,9 +13,45 @@ from collections import deque
 LOGGER_NAME = "godpy"
 LEVELS = ("debug", "info", "warning", "error", "critical")
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+
+
+def redact_url(url: str) -> str:
+    """``url`` as godpy logs it: no userinfo, query or fragment, and no path past the first
+    segment, since webhook tokens live there (``https://hooks.slack.com/services/…``).
+
+    Parsed by hand rather than with urlsplit, so that a malformed URL (a password holding
+    a ``/``) loses its userinfo too.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    main = re.split(r"[?#]", rest, maxsplit=1)[0]
+    host, _, path = main.rpartition("@")[2].partition("/")
+    first, _, more = path.partition("/")
+    text = f"{scheme}://{host}" + (f"/{first}" if first else "")
+    if more:
+        return text + "/…"
+    return text + ("?…" if len(main) < len(rest) else "")
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL in it redacted as ``redact_url`` does."""
+
+    def one(match: re.Match) -> str:
+        url = match.group(0)
+        tail = len(url) - len(url.rstrip(".,;:)"))
+        return redact_url(url[: len(url) - tail]) + url[len(url) - tail :]
+
+    return _URL.sub(one, text) if "://" in text else text
+
 
 class GodFormatter(logging.Formatter):
-    """Format records as God does: ``I [2026-11-22 04:37:24]  INFO: message``."""
+    """Format records as God does: ``I [2026-11-22 04:37:24]  INFO: message``.
+
+    Every URL in a line (tracebacks included) is redacted (``redact_url``): whatever code
+    logged it, a token in a webhook URL never reaches a log file.
+    """
 
     def __init__(self):
         super().__init__("%(letter)s [%(asctime)s] %(levelpad)s: %(message)s", "%Y-%m-%d %H:%M:%S")
@@ -22,13 +60,25 @@ class GodFormatter(logging.Formatter):
         record.letter = record.levelname[0]
         name = "WARN" if record.levelname == "WARNING" else record.levelname
         record.levelpad = name.rjust(5)
-        return super().format(record)
+        return redact_urls(super().format(record))
+
+
+class PrivateFileHandler(logging.handlers.WatchedFileHandler):
+    """A log file created 0600 whatever the umask (a log may name hosts, users and
+    commands); reopened when it was moved away (logrotate). An existing file keeps its
+    mode, so an operator may share it with a group."""
+
+    def _open(self):
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        fd = os.open(self.baseFilename, flags, 0o600)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)  # noqa: SIM115
 
 
 class WatchLogBuffer(logging.Handler):
     """Keep the last ``size`` formatted lines of each watch, for ``godpy log NAME``.
 
-    A record belongs to a watch when it was logged with ``extra={"watch": name}``.
+    A record belongs to a watch when it was logged with ``extra={"watch": name}``. Lines
+    are formatted by GodFormatter, so URLs in them are redacted too.
     """
 
     def __init__(self, size: int = 100):
@@ -73,14 +123,15 @@ def get_logger() -> logging.Logger:
 def setup(level: str = "info", path: str | None = None) -> logging.Handler:
     """Send godpy's log to ``path`` (appending) or to stderr, at ``level``.
 
-    A log file is reopened when it was moved away (logrotate) and on ``reopen()``.
+    A log file is created 0600 and reopened when it was moved away (logrotate) and on
+    ``reopen()``.
 
     Returns:
         the handler installed, so the caller can remove it again.
     """
     logger = get_logger()
     if path:
-        handler: logging.Handler = logging.handlers.WatchedFileHandler(path)
+        handler: logging.Handler = PrivateFileHandler(path)
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(GodFormatter())
@@ -104,8 +155,6 @@ def reopen() -> None:
 
 def syslog_handler() -> logging.Handler | None:
     """A handler writing to the local syslog (ident ``godpy``), or None without /dev/log."""
-    import os
-
     if not os.path.exists("/dev/log"):
         return None
     handler = logging.handlers.SysLogHandler(address="/dev/log")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from godpy.contact import Contact, DeliveryError
-from godpy.log import get_logger
+from godpy.log import get_logger, redact_urls
 
 #: Failures that say something about the contact, not about its code: no traceback.
 EXPECTED = (OSError, DeliveryError, subprocess.SubprocessError)
@@ -223,11 +223,11 @@ class Notifier:
     @staticmethod
     def _outcome(job: Job, deadline: float) -> tuple[bool, str]:
         try:
-            return True, job.future.result(max(0.0, deadline - time.monotonic()))
+            return True, redact_urls(job.future.result(max(0.0, deadline - time.monotonic())))
         except FutureTimeout:
             return False, "no outcome yet (still queued or in flight)"
         except Exception as exc:
-            return False, f"{type(exc).__name__}: {exc}"
+            return False, redact_urls(f"{type(exc).__name__}: {exc}")
 
     # -- workers -------------------------------------------------------------------------
     def _work(self) -> None:

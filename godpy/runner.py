@@ -27,6 +27,7 @@ class RunOptions:
     log_level: str
     events: bool
     socket: str
+    insecure_config: bool = False
 
 
 def run(options: RunOptions) -> int:
@@ -45,7 +46,12 @@ def _serve(options: RunOptions, report) -> int:
     if not options.foreground and options.log_path is None:
         log.get_logger().removeHandler(handler)
         log.get_logger().addHandler(_background_log_handler())
-    daemon = Daemon(options.config, use_events=options.events, socket_path=options.socket)
+    daemon = Daemon(
+        options.config,
+        use_events=options.events,
+        socket_path=options.socket,
+        insecure_config=options.insecure_config,
+    )
     try:
         daemon.load()
         daemon.start()
@@ -58,13 +64,12 @@ def _serve(options: RunOptions, report) -> int:
     if options.pid_path is None and not options.foreground:
         options.pid_path = default_pid_path(options.socket)
     if options.pid_path:
-        from godpy.pids import write_pid_file
-
-        write_pid_file(options.pid_path, os.getpid())
+        write_private(options.pid_path, str(os.getpid()))
     if report is not None:
+        warnings = "".join(f"godpy: warning: {w}\n" for w in daemon.config_warnings)
         report(
             True,
-            f"godpy started (pid {os.getpid()}), control socket {options.socket}, "
+            f"{warnings}godpy started (pid {os.getpid()}), control socket {options.socket}, "
             f"pid file {options.pid_path}",
         )
     try:
@@ -93,6 +98,20 @@ def default_pid_path(socket_path: str) -> str:
     return os.path.join(directory, f"godpy-{tag}.pid")
 
 
+def write_private(path: str, text: str) -> None:
+    """Write the daemon's own file ``path`` atomically, mode 0600 whatever the umask
+    (mkstemp creates it so; a reader never sees a partial file)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".godpy-", dir=os.path.dirname(path) or ".")
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
 def _fail(daemon, report, text: str) -> int:
     daemon.terminate()
     if report is None:
@@ -103,16 +122,15 @@ def _fail(daemon, report, text: str) -> int:
 
 
 def _background_log_handler():
-    """Syslog for root; ``~/.godpy/godpy.log`` for anyone else (or without /dev/log)."""
-    import logging
-
+    """Syslog for root; ``~/.godpy/godpy.log`` (0600, in a 0700 folder when it creates
+    it) for anyone else, or without /dev/log."""
     from godpy import log
 
     handler = log.syslog_handler() if os.geteuid() == 0 else None
     if handler is None:
         path = os.path.expanduser("~/.godpy/godpy.log")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        handler = logging.handlers.WatchedFileHandler(path)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        handler = log.PrivateFileHandler(path)
     handler.setFormatter(log.GodFormatter())
     return handler
 
@@ -127,7 +145,10 @@ def _launch(options: RunOptions) -> int:
             message = pipe.read().decode(errors="replace")
         os.waitpid(first, 0)
         if message.startswith("ok "):
-            click.echo(message[3:])
+            *warnings, started = message[3:].split("\n")
+            for line in warnings:
+                click.echo(line, err=True)
+            click.echo(started)
             return 0
         click.echo(
             message[4:]
@@ -158,6 +179,8 @@ def _launch(options: RunOptions) -> int:
 
 def _detach() -> None:
     os.chdir("/")
+    # the default umask of watched programs; the daemon's own files (log, pid file) are
+    # created 0600 explicitly, whatever the umask
     os.umask(0o022)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):

@@ -55,6 +55,12 @@ class Session:
         children: the daemon's child tracker, handed to every watch's process.
         contacts: contacts the daemon already has (``godpy load``), which ``notify``
             may name too.
+        insecure: run files others could have written, with a warning
+            (``--insecure-config``).
+
+    Attributes:
+        warnings: what ``insecure`` let through, one line each.
+        included: the files run by ``God.load``, by absolute path, as modules.
     """
 
     def __init__(
@@ -63,8 +69,12 @@ class Session:
         events: bool = False,
         children: Children | None = None,
         contacts: dict[str, Contact] | None = None,
+        insecure: bool = False,
     ):
         self.path = path
+        self.insecure = insecure
+        self.warnings: list[str] = []
+        self.included: dict = {}
         self.events = events
         self.children = children or Children()
         self.settings = dict(DEFAULT_SETTINGS)
