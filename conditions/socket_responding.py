@@ -1,6 +1,9 @@
 """socket_responding: a TCP or Unix socket accepts connections (or not)."""
 
+from __future__ import annotations
+
 import socket
+import time
 
 from godpy.condition import PollCondition
 
@@ -12,6 +15,11 @@ class SocketResponding(PollCondition):
     connection: "restart when the port stops answering". Each check opens a connection
     and closes it at once; connecting waits at most ``timeout``.
 
+    A connect alone cannot see a frozen server: the kernel completes connections into
+    its backlog even while the process is stopped. With ``expect``, the socket responds
+    only when, after ``send`` is written, the reply starts with ``expect`` within
+    ``timeout``: ``send="PING\r\n", expect="+PONG"`` catches a frozen redis.
+
     Attributes:
         family: "tcp" (default) or "unix".
         addr: TCP host or address (default "127.0.0.1").
@@ -19,7 +27,10 @@ class SocketResponding(PollCondition):
         path: the socket file (required for unix).
         socket: God's shorthand, "tcp:PORT", "tcp:ADDR:PORT" or "unix:/path".
         responding: trigger when it responds (True) or when it does not (False, default).
-        timeout: seconds to wait for the connection (default 5).
+        send: text or bytes written once connected (default: nothing).
+        expect: the reply must start with this text or bytes (default: connecting is
+            enough).
+        timeout: seconds the whole check may take: connect, send, reply (default 5).
         times: true ``x`` times in the last ``y`` checks (default 1).
 
     Example:
@@ -32,6 +43,8 @@ class SocketResponding(PollCondition):
     path = None
     socket = None
     responding = False
+    send = None
+    expect = None
     timeout = 5.0
     units = {**PollCondition.units, "timeout": "seconds"}
 
@@ -65,15 +78,23 @@ class SocketResponding(PollCondition):
             )
         if not self.timeout or self.timeout <= 0:
             problems.append(f"{where}: timeout must be positive")
+        for name in ("send", "expect"):
+            if getattr(self, name) is not None and not isinstance(
+                getattr(self, name), (str, bytes)
+            ):
+                problems.append(f"{where}: {name} must be text or bytes")
+        if self.expect is not None and not self.expect:
+            problems.append(f"{where}: expect must not be empty")
         return problems
 
     def test(self) -> bool:
-        """Connect, then close at once."""
+        """Connect (and with ``expect``, converse), then close."""
         where = self.path if self.family == "unix" else f"{self.addr}:{self.port}"
         try:
-            self._connect()
-        except OSError as exc:
-            connected, why = False, f" ({exc.strerror or type(exc).__name__})"
+            self._converse()
+        except (OSError, _Mismatch) as exc:
+            connected = False
+            why = f" ({exc})" if isinstance(exc, _Mismatch) else f" ({_why(exc)})"
         else:
             connected, why = True, ""
         hit = connected == bool(self.responding)
@@ -81,10 +102,56 @@ class SocketResponding(PollCondition):
         self.info = f"socket {self.family}:{where} {state}{why}"
         return hit
 
-    def _connect(self) -> None:
+    def _converse(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        with self._connect() as sock:
+            if self.send:
+                sock.settimeout(_left(deadline))
+                sock.sendall(_bytes(self.send))
+            if self.expect:
+                self._read_expected(sock, _bytes(self.expect), deadline)
+
+    def _connect(self) -> socket.socket:
         if self.family == "unix":
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
                 sock.settimeout(self.timeout)
                 sock.connect(self.path)
-        else:
-            socket.create_connection((self.addr, self.port), timeout=self.timeout).close()
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+        return socket.create_connection((self.addr, self.port), timeout=self.timeout)
+
+    @staticmethod
+    def _read_expected(sock: socket.socket, expect: bytes, deadline: float) -> None:
+        got = b""
+        while len(got) < len(expect):
+            sock.settimeout(_left(deadline))
+            chunk = sock.recv(len(expect) - len(got))
+            if not chunk:
+                break
+            got += chunk
+        if not got.startswith(expect):
+            raise _Mismatch(f"expected {expect[:40]!r}, got {got[:40]!r}")
+
+
+class _Mismatch(Exception):
+    """The reply did not start with ``expect``."""
+
+
+def _bytes(value) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError
+        return "timed out"
+    return exc.strerror or type(exc).__name__

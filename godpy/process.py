@@ -27,7 +27,7 @@ from godpy.pids import (
     trusted,
     write_pid_file,
 )
-from godpy.process_group import Target, live_members, signal_name
+from godpy.process_group import Target, live_members, members_trusted, signal_name
 
 _SHELL_CHARS = set("|&;<>()$`*?[]#~{}!\n")
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*=")
@@ -160,6 +160,7 @@ class Process:
         self._old: list[subprocess.Popen] = []  # replaced children not reaped yet
         self._tracked: tuple[int, float] | None = None  # (pid, start time)
         self._pgid: int | None = None  # the tracked process's group, for cleanup
+        self._own_group = False  # True when godpy created that group (its child's session)
         self.tracked_since: float | None = None  # monotonic time we learned the pid
         self._started_at: float | None = None  # monotonic time of our last start
         self._exited_at: float | None = None
@@ -179,6 +180,7 @@ class Process:
             "_old",
             "_tracked",
             "_pgid",
+            "_own_group",
             "tracked_since",
             "_started_at",
             "_exited_at",
@@ -239,10 +241,24 @@ class Process:
         if found is not None and found != self._tracked:
             self.tracked_since = time.monotonic()
             try:
-                self._pgid = found[0] if os.getpgid(found[0]) == found[0] else None
+                self._pgid, self._own_group = os.getpgid(found[0]), False
             except ProcessLookupError:
                 found = None
         self._tracked = found
+
+    def _group(self) -> int | None:
+        """The process group to signal, or None for the main pid only.
+
+        A group godpy created (its child's session) is ours. An adopted process's group
+        is signalled only when the process leads it, or when every live member runs as
+        the watch's user: a pid file proves nothing about other users' processes.
+        """
+        pgid = self._pgid
+        if pgid is None or self.spec.kill_mode != "group":
+            return None
+        if self._own_group or (self._tracked and self._tracked[0] == pgid):
+            return pgid
+        return pgid if members_trusted(pgid, self.spec.uid) else None
 
     def _lost(self, pid: int) -> None:
         """A process we tracked (but did not spawn) is gone."""
@@ -272,11 +288,13 @@ class Process:
         The kernel sends the exit event a moment before the process becomes a zombie.
         """
         popen = self._popen
-        if popen is not None and popen.pid == pid:
-            try:
-                popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
+        if popen is None or popen.pid != pid:
+            self.reap()
+            return None  # not our child: its status is in the event
+        try:
+            popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
         return self.reap()
 
     def _record_exit(self, returncode: int) -> None:
@@ -338,9 +356,10 @@ class Process:
         if upgrading and self._await_pid_file(self.spec.pid_file_grace):
             self._log(20, "adopted pid %d from %s", self._tracked[0], self.pid_file)
             return True
-        if pgid is not None and self.spec.kill_mode == "group" and live_members(pgid):
-            self._log(20, "cleaning up what is left of process group %d", pgid)
-            Target(None, pgid).stop(
+        group = self._group()
+        if group is not None and live_members(group):
+            self._log(20, "cleaning up what is left of process group %d", group)
+            Target(None, group).stop(
                 self.spec.stop_signal, self.spec.stop_timeout, self._log, self.reap
             )
         self._pgid = None
@@ -377,7 +396,7 @@ class Process:
             return
         self._popen = popen
         self._tracked = (popen.pid, identity(popen.pid) or time.time())
-        self._pgid, self.tracked_since = popen.pid, self._started_at
+        self._pgid, self._own_group, self.tracked_since = popen.pid, True, self._started_at
         try:
             write_pid_file(self.pid_file, popen.pid)
         except OSError as exc:
@@ -404,7 +423,7 @@ class Process:
         When the main process is already gone, what is left of its group is stopped.
         """
         pid = self.pid
-        target = Target(pid, self._pgid if self.spec.kill_mode == "group" else None)
+        target = Target(pid, self._group())
         self._stopping = True
         try:
             if self.spec.stop is not None:

@@ -13,7 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from godpy.pids import identity
+from godpy.pids import identity, trusted
 
 _POLL = 0.005
 
@@ -46,6 +46,12 @@ def live_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != b"Z":
             found.append(int(entry))
     return found
+
+
+def members_trusted(pgid: int, uid: int) -> bool:
+    """True when group ``pgid`` has live members and each runs as ``uid``."""
+    members = live_members(pgid)
+    return bool(members) and all(trusted(pid, uid) is not None for pid in members)
 
 
 class Target:

@@ -474,7 +474,7 @@ class Watch(Task):
         cause = data.get("reason")
         if cause in _EXIT_CAUSES:  # the exit status below already says it
             cause = None
-        reasons = [self._failure or cause, proc.exit_reason() if proc else None]
+        reasons = [self._failure or cause, None if self._failure else proc.exit_reason()]
         at = self._next_start_at
         driver = self._driver
         data.update(
