@@ -1,11 +1,7 @@
 """uptime: the watched process has run longer than a limit (periodic restarts)."""
 
-import time
-
-import psutil
-
 from godpy.condition import PollCondition
-from godpy.pids import watched_pid
+from godpy.pids import age, watched_pid
 
 
 class Uptime(PollCondition):
@@ -33,11 +29,10 @@ class Uptime(PollCondition):
         if pid is None:
             self.info = "process is not running"
             return False
-        try:
-            age = time.time() - psutil.Process(pid).create_time()
-        except psutil.NoSuchProcess:
+        seconds = age(pid)  # to the clock tick: psutil's create_time is off by up to 1 s
+        if seconds is None:
             self.info = "process is not running"
             return False
-        old = age > self.above
-        self.info = f"process {pid} up {age:.0f}s" + (f" (over {self.above:g}s)" if old else "")
+        old = seconds > self.above
+        self.info = f"process {pid} up {seconds:.0f}s" + (f" (over {self.above:g}s)" if old else "")
         return old
