@@ -1,7 +1,5 @@
 """clean_pid_file: delete a stale pid file before the process starts."""
 
-import os
-
 from godpy.behavior import Behavior
 
 
@@ -9,7 +7,8 @@ class CleanPidFile(Behavior):
     """Before ``start``, delete the watch's pid file (a stale one left by a crash).
 
     A daemon that refuses to start while its old pid file exists needs it. The file is the
-    watch's ``pid_file``, or the one godpy writes for its own children.
+    watch's ``pid_file``, or the one godpy writes for its own children. It is deleted with
+    the rights of the watch's user (``uid``), never godpy's.
 
     Attributes:
         none; it needs a watch (a process), not a generic task.
@@ -30,8 +29,6 @@ class CleanPidFile(Behavior):
     def before_start(self) -> str:
         """Delete the pid file; say whether there was one."""
         path = self.task.pid_file or self.task.process.pid_file
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
+        if not self.task.remove_file(path):
             return f"no pid file to delete ({path})"
         return f"deleted pid file {path}"

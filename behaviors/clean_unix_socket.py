@@ -39,5 +39,5 @@ class CleanUnixSocket(Behavior):
             return f"no unix socket to delete ({path})"
         if not stat.S_ISSOCK(mode):
             raise BehaviorError(f"{path} is not a unix socket; left alone")
-        os.unlink(path)
+        self.task.remove_file(path)
         return f"deleted unix socket {path}"

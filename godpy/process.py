@@ -32,6 +32,17 @@ from godpy.process_group import Target, live_members, members_trusted, signal_na
 _SHELL_CHARS = set("|&;<>()$`*?[]#~{}!\n")
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*=")
 _POLL = 0.005
+#: Exit status of the child when it cannot open its log as the watch's user (systemd's).
+EXIT_LOG = 209
+#: Run as the watch's user: open $1 (stdout) and $2 (stderr, or stdout's), then exec
+#: (``command exec``: a failed redirection must not end the shell before ``exit 209``).
+_OPEN_AS_USER = (
+    'command exec >>"$1" || exit 209; if [ -n "$2" ]; then command exec 2>>"$2" || '
+    'exit 209; else exec 2>&1; fi; shift 2; exec "$@"'
+)
+#: What a watch running as another user inherits from godpy's environment.
+_CLEAN_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "TZ")
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def argv_for(command) -> list[str]:
@@ -134,6 +145,12 @@ class ProcessSpec:
     err_log: str | None = None
     umask: int | None = None
     chroot: str | None = None
+    inherit_env: bool = False
+
+    @property
+    def switches_user(self) -> bool:
+        """True when the process runs as another user than godpy: a privilege boundary."""
+        return self.credentials.uid is not None and self.credentials.uid != os.getuid()
 
     @property
     def uid(self) -> int:
@@ -300,6 +317,9 @@ class Process:
     def _record_exit(self, returncode: int) -> None:
         self._exited_at = time.monotonic()
         self.last_exit = describe_status(returncode)
+        if returncode == EXIT_LOG and self.spec.switches_user:
+            logs = " or ".join(p for p in (self.spec.log, self.spec.err_log) if p)
+            self.last_exit = f"failed to start: cannot open {logs} as uid {self.spec.uid}"
         lived = self.lived()
         quick = returncode == 0 and lived is not None and lived < 1.0
         if quick and not (self.self_daemonizing or self._stopping):
@@ -474,26 +494,33 @@ class Process:
     # -- spawning ------------------------------------------------------------------------
     def _spawn(self, command, stdout=None, owner=None) -> subprocess.Popen:
         spec = self.spec
-        out = self._open_log(spec.log)
-        err = self._open_log(spec.err_log) if spec.err_log else None
-        creds = spec.credentials
-        env = {**os.environ, **creds.environment()}
-        env.update({k: str(v) for k, v in (spec.env or {}).items()})
+        argv = argv_for(command)
+        as_user = spec.switches_user and not spec.chroot and stdout is None
+        if as_user and (spec.log or spec.err_log):
+            # The service's user may control the log's path: open it as that user, in the
+            # child, after the switch (a shell's redirections: no interpreter to start).
+            argv = ["/bin/sh", "-c", _OPEN_AS_USER, "sh", spec.log or "/dev/null",
+                    spec.err_log or "", *argv]  # fmt: skip
+            out = err = None
+        else:
+            out = self._open_log(spec.log)
+            err = self._open_log(spec.err_log) if spec.err_log else None
         kwargs = dict(
             stdin=subprocess.DEVNULL,
             stdout=stdout or out,
             stderr=err if err is not None else subprocess.STDOUT,
-            env=env,
+            env=self._environment(),
             start_new_session=True,
             close_fds=True,
             umask=-1 if spec.umask is None else spec.umask,
         )
+        creds = spec.credentials
         if spec.chroot:
             kwargs["preexec_fn"] = creds.chroot_switcher(spec.chroot, spec.dir or "/")
         else:
             kwargs.update(cwd=spec.dir or "/", **creds.popen_kwargs())
         try:
-            popen = subprocess.Popen(argv_for(command), **kwargs)
+            popen = subprocess.Popen(argv, **kwargs)
         finally:
             for fh in (out, err):
                 if fh is not None and fh is not subprocess.DEVNULL:
@@ -501,11 +528,54 @@ class Process:
         self._children.add(popen, owner)
         return popen
 
+    def _environment(self) -> dict[str, str]:
+        """godpy's environment; for another user, a clean one that leaks no secret."""
+        spec = self.spec
+        if spec.switches_user and not spec.inherit_env:
+            env = {k: os.environ[k] for k in _CLEAN_ENV if k in os.environ}
+            env.setdefault("PATH", _DEFAULT_PATH)
+        else:
+            env = dict(os.environ)
+        env.update(spec.credentials.environment())
+        env.update({k: str(v) for k, v in (spec.env or {}).items()})
+        return env
+
     @staticmethod
     def _open_log(path: str | None):
         if not path:
             return subprocess.DEVNULL
-        return open(path, "ab", buffering=0)
+        # No symlink as the last step: a log is a file, never a link to somewhere else.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        return open(fd, "ab", buffering=0)
+
+    def remove_file(self, path: str) -> bool:
+        """Delete ``path`` with the watch's rights; False when there was nothing to delete.
+
+        For a watch running as another user, ``rm`` runs as that user: a service user
+        can never make godpy delete a file that the user could not delete itself.
+
+        Raises:
+            OSError: the file exists and could not be deleted.
+        """
+        if not os.path.lexists(path):
+            return False
+        if not self.spec.switches_user:
+            os.unlink(path)
+            return True
+        result = subprocess.run(
+            ["rm", "-f", "--", path],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=10,
+            env={"PATH": _DEFAULT_PATH, "LC_ALL": "C"},
+            **self.spec.credentials.popen_kwargs(),
+        )
+        if result.returncode != 0 or os.path.lexists(path):
+            why = result.stderr.strip().rsplit(": ", 1)[-1] or "not deleted"
+            raise OSError(f"cannot delete {path} as uid {self.spec.uid}: {why}")
+        return True
 
     def _run_command(self, action: str, command, timeout: float) -> int | None:
         """Run a start/stop/restart command to completion; its pid is never tracked."""

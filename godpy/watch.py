@@ -12,6 +12,7 @@ from godpy.credentials import Credentials
 from godpy.metric import Metric
 from godpy.process import Children, Process, ProcessSpec, signal_number
 from godpy.task import UNMONITORED, Task
+from godpy.trust import trust_problem
 from godpy.units import to_kilobytes, to_percent, to_seconds
 
 STATES = ("init", "up", "start", "restart", "stop", "failed")
@@ -46,7 +47,11 @@ class Watch(Task):
             ``clean_unix_socket`` behavior).
         uid, gid: user and group to run as (names or numbers).
         dir: working directory (default "/").
-        env: variables merged onto godpy's own environment.
+        env: variables added to the environment: godpy's own, or for a watch whose
+            ``uid`` differs from godpy's, a clean one (PATH, LANG, TZ and the user's
+            HOME, USER, LOGNAME, SHELL).
+        inherit_env: give a watch running as another user godpy's whole environment
+            (default False: its secrets stay godpy's).
         log, err_log: files that stdout and stderr are appended to (default /dev/null;
             stderr goes with stdout when ``err_log`` is not set).
         umask, chroot: as the names say.
@@ -73,6 +78,7 @@ class Watch(Task):
     gid: str | int | None = None
     dir: str | None = None
     env: dict[str, str] | None = None
+    inherit_env: bool = False
     log: str | None = None
     err_log: str | None = None
     umask: int | None = None
@@ -222,6 +228,7 @@ class Watch(Task):
         if self._keepalive is not None:
             self._install_keepalive(self._events_enabled, **self._keepalive)
         self._process = Process(self._spec(pid_file_directory), self.applog, children)
+        self._pid_dir = pid_file_directory
 
     def _install_keepalive(self, events, interval, memory_max, cpu_max, memory_times, cpu_times):
         every = interval or self.interval or 5.0
@@ -262,6 +269,7 @@ class Watch(Task):
             credentials=Credentials.resolve(self.uid, self.gid),
             dir=self.dir,
             env=dict(self.env or {}),
+            inherit_env=bool(self.inherit_env),
             log=self.log,
             err_log=self.err_log,
             umask=self.umask,
@@ -292,6 +300,7 @@ class Watch(Task):
                 problems.append(f"{where}: {attr} must be a command string or an argv list")
             elif isinstance(value, str) and not value.strip():
                 problems.append(f"{where}: {attr} is empty")
+        problems += self._pid_folder_problems()
         if self.kill_mode not in KILL_MODES:
             problems.append(
                 f"{where}: kill_mode must be one of {', '.join(map(repr, KILL_MODES))}, "
@@ -302,6 +311,25 @@ class Watch(Task):
         if self.chroot is not None and not os.path.isdir(self.chroot):
             problems.append(f"{where}: chroot {self.chroot!r} is not a directory")
         return problems
+
+    def _pid_folder_problems(self) -> list[str]:
+        """A pid file's folder that another user could write lets that user name any
+        process as ours: refuse it (a sticky /tmp included)."""
+        if self._process is None:
+            return []
+        if self.pid_file:
+            folder, what = os.path.dirname(os.path.abspath(self.pid_file)), "pid_file folder"
+        else:
+            folder, what = self._pid_dir, "pid_file_directory"
+        if not os.path.isdir(folder):
+            return [f"{self.describe()}: {what} {folder!r} does not exist"] if self.pid_file else []
+        try:
+            problem = trust_problem(folder, self._process.spec.uid)
+        except OSError as exc:
+            problem = f"cannot examine it: {exc.strerror or exc}"
+        if problem is None:
+            return []
+        return [f"{self.describe()}: {what} {folder} is not safe: {problem}"]
 
     # -- state machine -------------------------------------------------------------------
     def attach_runtime(self, driver, events=None, notifier=None) -> None:
@@ -456,6 +484,15 @@ class Watch(Task):
         else:
             raise ValueError(f"unknown command {command!r}")
         return self._state
+
+    def remove_file(self, path: str) -> bool:
+        """Delete ``path`` with the rights of the watch's user (for behaviors); False when
+        there was nothing to delete.
+
+        Raises:
+            OSError: it exists and could not be deleted.
+        """
+        return self._process.remove_file(path)
 
     def send_signal(self, sig) -> int | None:
         """Send ``sig`` to the watched process; return its pid, or None if not running."""
