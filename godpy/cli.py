@@ -2,7 +2,9 @@
 
 Exit codes (LSB, as systemctl and supervisorctl users expect): 0 success / every selected
 watch up; 1 other errors (unknown name, failed command, bad config); 2 usage errors;
-3 some selected watch not up (``status``); 4 no daemon reachable.
+3 some selected watch not up (``status``); 4 no daemon reachable; 5 the control socket is
+not trusted (another user could swap a folder on its path, or it is served by a uid other
+than root, ours or $GODPY_OWNER): nothing was sent.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import click
 from godpy.version import __version__
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_UP, EXIT_NO_DAEMON = 0, 1, 2, 3, 4
+EXIT_UNTRUSTED = 5
 
 
 class Failure(click.ClickException):
@@ -136,11 +139,13 @@ def _socket(ctx) -> str:
 
 
 def _call(ctx, method: str, *args, timeout: float = 30.0):
-    from godpy.rpc import Client, NoDaemon, RemoteError
+    from godpy.rpc import Client, NoDaemon, RemoteError, UntrustedSocket
 
     try:
         with Client(_socket(ctx), timeout) as client:
             return client.call(method, *args)
+    except UntrustedSocket as exc:
+        raise Failure(f"untrusted control socket: {exc}", EXIT_UNTRUSTED) from None
     except NoDaemon as exc:
         raise Failure(str(exc), EXIT_NO_DAEMON) from None
     except RemoteError as exc:

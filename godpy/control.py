@@ -32,6 +32,28 @@ METHODS = (
 COMMANDS = ("start", "stop", "restart", "monitor", "unmonitor")
 LOAD_ACTIONS = ("leave", "stop", "remove")
 TRANSITIONAL = ("init", "start", "restart")
+#: The longest name (watch, group, contact, command or signal) a client may send; a
+#: longer one is refused at once, before any lookup or did-you-mean search.
+MAX_NAME = 256
+#: The longest config path ``load`` takes (PATH_MAX).
+MAX_PATH = 4096
+
+
+def checked_name(value, what: str = "name", limit: int = MAX_NAME):
+    """``value`` if it is None or a string of at most ``limit`` characters.
+
+    Raises:
+        ValueError: anything else (the message shows only the start of a long string).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"a {what} must be a string, not {type(value).__name__}")
+    if len(value) > limit:
+        raise ValueError(
+            f"{what} '{value[:20]}...' is too long ({len(value)} characters; at most {limit})"
+        )
+    return value
 
 
 class ControlApi:
@@ -52,7 +74,9 @@ class ControlApi:
 
         Raises:
             LookupError: no watch or group of that name (with a close match).
+            ValueError: ``name`` is not a string, or longer than MAX_NAME.
         """
+        name = checked_name(name)
         tasks = self.daemon.tasks
         if not name or name == "all":
             return sorted(tasks.values(), key=lambda t: t.name)
@@ -126,7 +150,7 @@ class ControlApi:
         Returns:
             ``{"affected": [...], "done": {name: state}, "pending": [...], "failed": {...}}``
         """
-        if command not in COMMANDS:
+        if checked_name(command, "command") not in COMMANDS:
             raise ValueError(f"unknown command '{command}'{suggest(command, COMMANDS)}")
         tasks = self.resolve(name)
         futures = {t.name: t.driver.message("control", command) for t in tasks}
@@ -158,6 +182,8 @@ class ControlApi:
         """Send a signal to each selected watch's process: ``{name: pid or None}``."""
         from godpy.process import signal_number
 
+        if not isinstance(sig, int):
+            checked_name(sig, "signal")
         signal_number(sig)  # a bad name is the caller's error, before anything is sent
         tasks = [t for t in self.resolve(name) if hasattr(t, "send_signal")]
         futures = {t.name: t.driver.message("send_signal", sig) for t in tasks}
@@ -181,6 +207,7 @@ class ControlApi:
     def load(self, path: str, action: str = "leave", insecure: bool = False) -> dict:
         """Load a config into the running daemon (see Daemon.load_more); ``insecure``
         is ``godpy load --insecure-config``."""
+        checked_name(path, "config path", MAX_PATH)
         if action not in LOAD_ACTIONS:
             raise ValueError(
                 f"load action must be one of {', '.join(LOAD_ACTIONS)}, not '{action}'"
@@ -224,6 +251,7 @@ class ControlApi:
             one ``{"contact": name, "ok": bool, "detail": info or error}`` per contact,
             once each has an outcome or ``wait`` seconds have passed.
         """
+        checked_name(name, "contact name")
         notifier = self.daemon.notifier
         if notifier is None:
             raise RuntimeError("the daemon's notifier is not running")

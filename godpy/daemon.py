@@ -89,7 +89,7 @@ class Daemon:
         """
         if self.socket_path:
             from godpy.control import METHODS, ControlApi
-            from godpy.rpc import ControlServer
+            from godpy.control_server import ControlServer
 
             self.server = ControlServer(self.socket_path, ControlApi(self), METHODS, self._refused)
             self.server.start()

@@ -1,29 +1,56 @@
-"""Control channel: a Pyro5 server on a Unix socket, and its client. The one module that
-imports Pyro5.
+"""Control channel: Pyro5's wire protocol, and the client the CLI uses. The one module
+that imports Pyro5 (the server, ``control_server``, speaks the wire through this one).
 
-The server exposes an explicit list of methods returning plain data (the client asks for
-json: C-accelerated, about ten times faster than serpent to load a 200-watch status;
-never pickle). Every connection's peer uid is checked with SO_PEERCRED: only the daemon's
-own uid and root are served. At import only Pyro5's client side is loaded (the CLI's
-start-up time); the server side is imported by ControlServer.
+The client speaks json (C-accelerated, about ten times faster than serpent to load a
+200-watch status; never pickle). Before it sends a byte it checks the socket's folders
+and the server's uid (``socket_file``). It loads only Pyro5's protocol constants (the
+CLI's start-up time), not Pyro5's client, and frames messages itself, so that no PYRO_*
+environment setting (compression, say) changes what it sends.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import struct
-import threading
-from typing import TYPE_CHECKING
+import time
+from typing import NamedTuple
 
-import Pyro5.client
-import Pyro5.errors
+from Pyro5 import protocol
 
-if TYPE_CHECKING:
-    import Pyro5.server
+from godpy.socket_file import (
+    UntrustedSocket,
+    check_path,
+    describe_uid,
+    peer_uid,
+    trusted_uids,
+)
+
+__all__ = ["Client", "NoDaemon", "RemoteError", "UntrustedSocket", "default_socket_path"]
 
 OBJECT_ID = "godpy"
-_PEERCRED = struct.Struct("3i")
+JSON, SERPENT = 3, 1  # Pyro5's serializer ids
+#: The longest message the server reads, header included (a longer one is refused from
+#: its header, unread).
+MAX_MESSAGE = 1 << 20
+#: Pyro5's message header (Pyro5/protocol.py): tag, version, type, serializer, flags, seq,
+#: data size, annotations size, correlation id, reserved, magic.
+HEADER = struct.Struct("!4sHBBHHII16sHH")
+_MAGIC = 0x4DC5
+#: The message types and flags of Pyro5 that godpy speaks.
+MSG_CONNECT, MSG_CONNECTOK = protocol.MSG_CONNECT, protocol.MSG_CONNECTOK
+MSG_CONNECTFAIL, MSG_INVOKE = protocol.MSG_CONNECTFAIL, protocol.MSG_INVOKE
+MSG_RESULT, MSG_PING = protocol.MSG_RESULT, protocol.MSG_PING
+FLAGS_EXCEPTION = protocol.FLAGS_EXCEPTION
+#: Flags of messages the server refuses: oneway, batch, blob, compressed, streamed.
+NOT_SERVED = (
+    protocol.FLAGS_ONEWAY
+    | protocol.FLAGS_BATCH
+    | protocol.FLAGS_KEEPSERIALIZED
+    | protocol.FLAGS_COMPRESSED
+    | protocol.FLAGS_ITEMSTREAMRESULT
+)
 
 
 def default_socket_path() -> str:
@@ -38,191 +65,217 @@ def default_socket_path() -> str:
     return os.path.expanduser("~/.godpy/godpy.sock")
 
 
-def peer_uid(sock: socket.socket) -> int:
-    """The uid of the process at the other end of a Unix socket."""
-    _pid, uid, _gid = _PEERCRED.unpack(
-        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
-    )
-    return uid
-
-
 class NoDaemon(Exception):
-    """Nothing answers on the control socket."""
+    """Nothing answers on the control socket (or it refused us)."""
 
 
 class RemoteError(Exception):
     """The daemon answered with an error (its message is for the user)."""
 
 
-# -- server --------------------------------------------------------------------------------
-def _checked_daemon(path: str, on_refused):
-    """A Pyro5 daemon on ``path`` that serves only its own uid and root."""
-    import Pyro5.server
+# -- the wire ------------------------------------------------------------------------------
+class Head(NamedTuple):
+    """A message's header: what the server and the client look at."""
 
-    class _CheckedDaemon(Pyro5.server.Daemon):
-        def __init__(self):
-            self._on_refused = on_refused
-            self._owner = os.geteuid()
-            super().__init__(unixsocket=path)
-
-        def _handshake(self, conn, denied_reason=None):
-            """Refuse peers other than root and the daemon's own uid before decoding a byte
-            they sent (Pyro5 decodes the handshake before ``validateHandshake``)."""
-            uid = peer_uid(conn.sock)
-            if uid not in (0, self._owner):
-                self._on_refused(uid)
-                denied_reason = f"uid {uid} may not control this godpy"
-            return super()._handshake(conn, denied_reason)
-
-    return _CheckedDaemon()
+    type: int
+    serializer: int
+    flags: int
+    seq: int
+    data_size: int
+    annotations: int
 
 
-def prepare_socket_dir(path: str) -> None:
-    """Create the socket's directory, owned by us and writable only by us."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    info = os.stat(directory)
-    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
-        raise PermissionError(
-            f"socket directory {directory} must be owned by uid {os.geteuid()} and not "
-            "writable by others"
-        )
+def message(msgtype: int, seq: int, serializer: int, payload: bytes, flags: int = 0) -> bytes:
+    """One Pyro5 message without annotations."""
+    version = protocol.PROTOCOL_VERSION
+    head = (b"PYRO", version, msgtype, serializer, flags, seq, len(payload), 0)
+    return HEADER.pack(*head, bytes(16), 0, _MAGIC) + payload
 
 
-def is_answering(path: str, timeout: float = 2.0) -> bool:
-    """True when a godpy daemon answers ``ping`` on ``path``."""
-    try:
-        with Client(path, timeout) as client:
-            return client.call("ping") == "pong"
-    except (NoDaemon, RemoteError):
-        return False
+def parse_head(data: bytes) -> Head:
+    """The header at the start of ``data``; ValueError for bytes that are no Pyro5 message."""
+    tag, version, msgtype, ser, flags, seq, size, ann, _corr, _, magic = HEADER.unpack_from(data)
+    if tag != b"PYRO" or version != protocol.PROTOCOL_VERSION or magic != _MAGIC:
+        raise ValueError(f"not a Pyro5 message of protocol {protocol.PROTOCOL_VERSION}")
+    return Head(msgtype, ser, flags, seq, size, ann)
 
 
-class ControlServer:
-    """Serve ``api`` (an object whose public methods are the commands) on ``path``.
-
-    Args:
-        path: the Unix socket path.
-        api: the object whose methods the clients call; each returns plain data.
-        methods: the names clients may call (an explicit list, nothing else is reachable).
-        on_refused: called with the uid of each refused peer.
-    """
-
-    def __init__(self, path: str, api, methods: tuple[str, ...], on_refused):
-        self.path = path
-        self._front = _front_class(methods)(api)
-        self._daemon: Pyro5.server.Daemon | None = None
-        self._thread: threading.Thread | None = None
-        self._on_refused = on_refused
-
-    def start(self) -> None:
-        """Bind the socket (replacing a stale one) and serve in a thread.
-
-        Raises:
-            RuntimeError: another godpy already answers on this socket.
-        """
-        prepare_socket_dir(self.path)
-        if os.path.exists(self.path):
-            if is_answering(self.path):
-                raise RuntimeError(f"another godpy is already running on {self.path}")
-            os.unlink(self.path)
-        old = os.umask(0o177)
-        try:
-            self._daemon = _checked_daemon(self.path, self._on_refused)
-        finally:
-            os.umask(old)
-        os.chmod(self.path, 0o600)
-        self._inode = os.stat(self.path).st_ino
-        self._daemon.register(self._front, OBJECT_ID)
-        self._thread = threading.Thread(
-            target=self._daemon.requestLoop, name="control", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and remove the socket file."""
-        if self._daemon is None:
-            return  # never bound: the socket file (another godpy's) is not ours to remove
-        self.release_path()
-        self._daemon.shutdown()
-        self._daemon.close()
-        self._daemon = None
-
-    def release_path(self) -> None:
-        """Remove the socket file, so no new client reaches us, if it is still ours.
-
-        Connections already open keep working (a ``terminate`` caller gets its answer);
-        a file that a newer godpy has bound at the same path is left alone.
-        """
-        try:
-            if os.stat(self.path).st_ino == getattr(self, "_inode", None):
-                os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+def frame(buffer: bytes) -> int | None:
+    """The length of the message starting ``buffer`` (None until its header is in)."""
+    if not b"PYRO".startswith(buffer[:4]):
+        raise ValueError("not a Pyro5 message")
+    if len(buffer) < HEADER.size:
+        return None
+    head = parse_head(buffer)
+    return HEADER.size + head.annotations + head.data_size
 
 
-def _front_class(methods: tuple[str, ...]):
-    """A Pyro5-exposed class forwarding exactly ``methods`` to the api object."""
-    import Pyro5.server
-
-    def make(name):
-        def forward(self, *args):
-            return getattr(self._api, name)(*args)
-
-        forward.__name__ = name
-        return Pyro5.server.expose(forward)
-
-    namespace = {name: make(name) for name in methods}
-    namespace["__init__"] = lambda self, api: setattr(self, "_api", api)
-    front = type("GodpyControl", (), namespace)
-    return Pyro5.server.expose(Pyro5.server.behavior(instance_mode="single")(front))
+def short(value) -> str:
+    """``repr(value)``, cut to 60 characters (for messages about what a peer sent)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # -- client --------------------------------------------------------------------------------
+class _Reply(NamedTuple):
+    head: Head
+    body: bytes
+
+
 class Client:
     """A connection to the daemon on ``path``; ``call(name, *args)`` runs a command.
 
+    Nothing is sent until the socket's folders pass ``socket_file.check_path`` and the
+    server runs as root, as us, or as ``owner`` (default $GODPY_OWNER).
+
     Raises (from call):
+        UntrustedSocket: the path or the server is not trusted.
         NoDaemon: nothing answers on the socket (or it refused us).
         RemoteError: the daemon reported an error.
     """
 
-    def __init__(self, path: str, timeout: float = 30.0):
+    def __init__(self, path: str, timeout: float = 30.0, owner: str | None = None):
         self.path = path
-        self._proxy = Pyro5.client.Proxy(f"PYRO:{OBJECT_ID}@./u:{path}")
-        self._proxy._pyroSerializer = "json"
-        self._proxy._pyroTimeout = timeout
+        self.timeout = timeout
+        self._owner = owner
+        self._sock: socket.socket | None = None
+        self._server_uid: int | None = None
+        self._seq = 0
 
     def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._proxy._pyroRelease()
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (the next call opens a new one)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     def call(self, name: str, *args, timeout: float | None = None):
         """Call method ``name`` of the daemon with ``args`` and return its result."""
-        if timeout is not None:
-            self._proxy._pyroTimeout = timeout
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        call = {"object": OBJECT_ID, "method": name, "params": list(args), "kwargs": {}}
+        payload = json.dumps(call, ensure_ascii=False).encode()
+        if HEADER.size + len(payload) > MAX_MESSAGE:
+            raise RemoteError(
+                f"request too large ({len(payload)} bytes; the daemon reads at most {MAX_MESSAGE})"
+            )
+        if self._sock is None:
+            self._connect(deadline)
+        reply = self._exchange(MSG_INVOKE, payload, deadline)
+        data = json.loads(reply.body) if reply.body else None
+        if reply.head.flags & FLAGS_EXCEPTION:
+            raise RemoteError(_error_text(data))
+        return data
+
+    def _connect(self, deadline: float) -> None:
+        trusted = trusted_uids(self._owner)
         try:
-            return getattr(self._proxy, name)(*args)
-        except Pyro5.errors.TimeoutError as exc:
-            raise NoDaemon(f"godpy daemon on {self.path} did not answer in time") from exc
-        except Pyro5.errors.ConnectionClosedError as exc:
-            raise NoDaemon(
-                f"the godpy daemon on {self.path} closed the connection without answering "
-                "(did it exit? see its log)"
-            ) from exc
-        except Pyro5.errors.CommunicationError as exc:
-            if "may not control" in str(exc):
-                raise NoDaemon(f"the godpy daemon on {self.path} refused us: {exc}") from exc
-            if "Permission denied" in str(exc):
-                raise NoDaemon(
-                    f"permission denied on {self.path}: only the daemon's own user and root "
-                    "may use it"
-                ) from exc
-            raise NoDaemon(f"no godpy daemon on {self.path} (is it running?)") from exc
-        except (ValueError, LookupError, RuntimeError, OSError) as exc:
-            text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-            raise RemoteError(text) from exc
-        except Pyro5.errors.PyroError as exc:
-            raise RemoteError(f"the daemon failed: {exc}") from exc
+            check_path(self.path, trusted)
+        except UntrustedSocket:
+            raise
+        except PermissionError:
+            raise NoDaemon(self._denied()) from None
+        except OSError:
+            raise NoDaemon(f"no godpy daemon on {self.path} (is it running?)") from None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            sock.connect(self.path)
+            uid = peer_uid(sock)
+        except BaseException as exc:
+            sock.close()
+            raise self._connect_error(exc) from None
+        if uid not in trusted:
+            sock.close()
+            raise UntrustedSocket(
+                f"{self.path} is served by {describe_uid(uid)}, not by root or "
+                f"{describe_uid(os.geteuid())}: refusing to talk to it (GODPY_OWNER names "
+                "another user whose daemon you trust)"
+            )
+        self._sock, self._server_uid = sock, uid
+        hello = json.dumps({"handshake": "hello", "object": OBJECT_ID}).encode()
+        reply = self._exchange(MSG_CONNECT, hello, deadline)
+        if reply.head.type != MSG_CONNECTOK:
+            self.close()
+            text = json.loads(reply.body) if reply.head.serializer == JSON else "refused"
+            raise NoDaemon(f"the godpy daemon on {self.path} refused us: {text}")
+
+    def _connect_error(self, exc: BaseException) -> BaseException:
+        if isinstance(exc, PermissionError):
+            return NoDaemon(self._denied())
+        if isinstance(exc, TimeoutError):
+            return NoDaemon(f"godpy daemon on {self.path} did not answer in time")
+        if isinstance(exc, OSError):
+            return NoDaemon(f"no godpy daemon on {self.path} (is it running?)")
+        return exc
+
+    def _denied(self) -> str:
+        return f"permission denied on {self.path}: only the daemon's own user and root may use it"
+
+    def _exchange(self, msgtype: int, payload: bytes, deadline: float) -> _Reply:
+        self._seq = (self._seq + 1) & 0xFFFF
+        try:
+            self._send(message(msgtype, self._seq, JSON, payload), deadline)
+            head = parse_head(self._recv(HEADER.size, deadline))
+            body = self._recv(head.annotations + head.data_size, deadline)
+        except TimeoutError:
+            self.close()
+            raise NoDaemon(f"godpy daemon on {self.path} did not answer in time") from None
+        except ValueError:
+            self.close()
+            raise NoDaemon(f"the process on {self.path} does not speak godpy's protocol") from None
+        except OSError:
+            self.close()
+            raise NoDaemon(self._closed(msgtype)) from None
+        if head.seq != self._seq or head.serializer != JSON:
+            self.close()
+            raise NoDaemon(f"the daemon on {self.path} answered out of turn")
+        return _Reply(head, body[head.annotations :])
+
+    def _closed(self, msgtype: int) -> str:
+        me = os.geteuid()
+        if msgtype == MSG_CONNECT and me not in (0, self._server_uid):
+            return (
+                f"the godpy daemon on {self.path} refused us: uid {me} may not control this godpy"
+            )
+        return (
+            f"the godpy daemon on {self.path} closed the connection without answering "
+            "(did it exit? see its log)"
+        )
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            self._sock.settimeout(_left(deadline))
+            view = view[self._sock.send(view) :]
+
+    def _recv(self, size: int, deadline: float) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            self._sock.settimeout(_left(deadline))
+            chunk = self._sock.recv(min(size - len(data), 1 << 20))
+            if not chunk:
+                raise ConnectionResetError("the daemon closed the connection")
+            data += chunk
+        return bytes(data)
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("no answer in time")
+    return left
+
+
+def _error_text(data) -> str:
+    """The message of an exception the daemon sent (Pyro5's dict form of it)."""
+    if isinstance(data, dict):
+        args = data.get("args") or []
+        if len(args) == 1 and isinstance(args[0], str):
+            return args[0]
+        return " ".join(map(str, args)) or str(data.get("__class__", "error"))
+    return str(data)

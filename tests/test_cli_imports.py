@@ -20,6 +20,9 @@ HEAVY = (
     "godpy.runner",
     "godpy.dsl",
     "Pyro5.server",
+    "Pyro5.client",
+    "godpy.control_server",
+    "godpy.listener",
 )
 
 CLIENT = """

@@ -148,19 +148,36 @@ def test_only_the_listed_methods_are_callable(tmp_path, godpy_run):
         proxy._pyroBind()
         assert proxy._pyroMethods == set(METHODS)
         assert proxy._pyroAttrs == set()
-        for name in ("__init__", "_api", "__class__", "_pyroInvoke"):
-            with pytest.raises(AttributeError, match="attempt to access private attribute"):
+        for name in ("__init__", "_api", "__class__", "_pyroInvoke", "daemon", "resolve", "eval"):
+            with pytest.raises(AttributeError, match=f"^godpy has no command '{name}'$"):
                 proxy._pyroInvoke(name, (), {})
-        for name in ("daemon", "resolve", "tasks", "eval"):
-            with pytest.raises(AttributeError, match="has no (exposed )?attribute"):
-                proxy._pyroInvoke(name, (), {})
+        with pytest.raises(TypeError, match="keyword arguments are not accepted"):
+            proxy._pyroInvoke("status", (), {"name": "solo"})
         assert proxy.ping() == "pong"
 
 
+def test_pyro_daemon_object_is_not_served(tmp_path, godpy_run):
+    """Pyro's own DaemonObject (registered, info, get_metadata, ...) is not reachable."""
+    import Pyro5.client
+    import Pyro5.errors
+
+    run = start_daemon(godpy_run, _app(tmp_path))
+    with Pyro5.client.Proxy(f"PYRO:godpy@./u:{run.socket}") as proxy:
+        proxy._pyroBind()
+        for name in ("registered", "info", "get_metadata", "ping"):
+            with pytest.raises(LookupError, match="unknown object 'Pyro.Daemon'"):
+                proxy._pyroInvoke(name, ("godpy",), {}, objectId="Pyro.Daemon")
+    proxy = Pyro5.client.Proxy(f"PYRO:Pyro.Daemon@./u:{run.socket}")
+    with proxy, pytest.raises(Pyro5.errors.CommunicationError, match="unknown object"):
+        proxy._pyroBind()
+
+
 def test_serializer_is_serpent_never_pickle(tmp_path, godpy_run):
-    """Pyro5 keeps its safe default (serpent); no pickle serializer exists to be asked for."""
+    """Pyro5 keeps its safe default (serpent); no pickle serializer exists to be asked for,
+    and the daemon takes json and serpent only (not marshal)."""
     import Pyro5
     import Pyro5.client
+    import Pyro5.errors
     import Pyro5.serializers
 
     assert Pyro5.config.SERIALIZER == "serpent"
@@ -171,8 +188,11 @@ def test_serializer_is_serpent_never_pickle(tmp_path, godpy_run):
         assert proxy._pyroSerializer in (None, "serpent")
         assert proxy.status("solo")[0]["name"] == "solo"
     with Client(run.socket, 5) as client:
-        assert client._proxy._pyroSerializer in (None, "serpent", "json")
         assert client.call("version")
+    proxy = Pyro5.client.Proxy(f"PYRO:godpy@./u:{run.socket}")
+    proxy._pyroSerializer = "marshal"
+    with proxy, pytest.raises(Pyro5.errors.CommunicationError, match="serializer 2 is not"):
+        proxy._pyroBind()
 
 
 def _cli_as(uid, gid, *args):
