@@ -7,6 +7,7 @@ one that changes a task's state); a command that reports a result waits for it.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from godpy import system
@@ -31,7 +32,6 @@ METHODS = (
 )
 COMMANDS = ("start", "stop", "restart", "monitor", "unmonitor")
 LOAD_ACTIONS = ("leave", "stop", "remove")
-TRANSITIONAL = ("init", "start", "restart")
 #: The longest name (watch, group, contact, command or signal) a client may send; a
 #: longer one is refused at once, before any lookup or did-you-mean search.
 MAX_NAME = 256
@@ -120,6 +120,9 @@ class ControlApi:
             "memory": None,
             "cpu": None,
             "reason": None,
+            "next_start_in": None,
+            "kind": getattr(task, "kind", "task"),
+            "action": None,
         }
         row.update(task.snapshot())
         if usage and row["pid"]:
@@ -143,40 +146,49 @@ class ControlApi:
 
     # -- commands ------------------------------------------------------------------------
     def command(
-        self, command: str, name: str | None, wait: bool = True, timeout: float = 60.0
+        self, command: str, name: str | None, wait: bool = True, timeout: float = 30.0
     ) -> dict:
-        """Send ``command`` to each selected task; with ``wait``, wait until carried out.
+        """Send ``command`` to each selected task; with ``wait``, wait for the outcome.
+
+        ``start``, ``monitor`` and ``restart`` wait until each watch is up with a live
+        process or has clearly failed; ``stop`` and ``unmonitor`` until it is done. The
+        drivers resolve the futures waited on here.
 
         Returns:
-            ``{"affected": [...], "done": {name: state}, "pending": [...], "failed": {...}}``
+            ``{"affected": [...], "results": {name: {"state", "ok", "reason"}}}``
+            (``results`` is empty without ``wait``).
         """
         if checked_name(command, "command") not in COMMANDS:
             raise ValueError(f"unknown command '{command}'{suggest(command, COMMANDS)}")
         tasks = self.resolve(name)
         futures = {t.name: t.driver.message("control", command) for t in tasks}
-        result = {"affected": sorted(futures), "done": {}, "pending": [], "failed": {}}
+        result = {"affected": sorted(futures), "results": {}}
         if wait:
-            self._collect(futures, timeout, result)
+            deadline = time.monotonic() + timeout
+            for task in tasks:
+                outcome = self._outcome(task, futures[task.name], deadline, timeout)
+                result["results"][task.name] = outcome
         return result
 
-    def _collect(self, futures: dict, timeout: float, result: dict) -> None:
-        deadline = time.monotonic() + timeout
-        for name, future in futures.items():
-            try:
-                future.result(max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                result["pending"].append(name)
-            except Exception as exc:
-                result["failed"][name] = str(exc)
-            else:
-                result["done"][name] = self._settled(name, min(deadline, time.monotonic() + 2))
-
-    def _settled(self, name: str, until: float) -> str:
-        """The task's state once it leaves init/start/restart (or at ``until``)."""
-        task = self.daemon.tasks[name]
-        while task.state in TRANSITIONAL and time.monotonic() < until:
-            time.sleep(0.005)
-        return task.state
+    @staticmethod
+    def _outcome(task, future, deadline: float, timeout: float) -> dict:
+        waiting = future
+        try:
+            outcome = future.result(max(0.0, deadline - time.monotonic()))
+            if isinstance(outcome, Future):
+                waiting = outcome
+                outcome = outcome.result(max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            waiting.cancel()  # the driver forgets a waiter nobody waits for
+            snap = task.snapshot()
+            state = snap.get("action") or snap["state"]
+            reason = f"still {state} after {timeout:g}s" + (
+                f": {snap['reason']}" if snap.get("reason") else ""
+            )
+            return {"state": snap["state"], "ok": False, "reason": reason}
+        except Exception as exc:
+            return {"state": task.state, "ok": False, "reason": str(exc)}
+        return outcome
 
     def signal(self, name: str | None, sig) -> dict:
         """Send a signal to each selected watch's process: ``{name: pid or None}``."""

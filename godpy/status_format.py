@@ -10,7 +10,9 @@ import json
 FIELDS = (
     "name",
     "group",
+    "kind",
     "state",
+    "action",
     "pid",
     "uptime",
     "restarts",
@@ -37,12 +39,26 @@ def duration(seconds: float | None) -> str:
     return f"{s}s"
 
 
+def healthy(row: dict) -> bool:
+    """A watch is healthy when up with a live process; a task (no process) always is."""
+    if row.get("kind", "watch") != "watch":
+        return True
+    return row["state"] == "up" and bool(row["pid"]) and not row.get("action")
+
+
+def shown_state(row: dict) -> str:
+    """The state column: the action in flight (``starting``), else the state."""
+    return row.get("action") or row["state"]
+
+
 def _details(row: dict) -> str:
+    if row.get("kind", "watch") != "watch":
+        return f"task{': ' + row['reason'] if row.get('reason') else ''}"
     if row["pid"]:
         parts = [f"pid {row['pid']}", f"up {duration(row['uptime'])}"]
     else:
         parts = [row["reason"] or "not running"]
-        if row.get("next_start_in") is not None:
+        if row.get("next_start_in") is not None and row["state"] != "unmonitored":
             parts.append(f"next start in {row['next_start_in']:.1f}s")
     parts.append(f"restarts {row['restarts']}")
     return "  ".join(parts)
@@ -53,7 +69,7 @@ def render_table(rows: list[dict], color: bool = False) -> str:
     import click
 
     width = max((len(r["name"]) + (2 if r["group"] else 0) for r in rows), default=0) + 1
-    states = max((len(r["state"]) for r in rows), default=0)
+    states = max((len(shown_state(r)) for r in rows), default=0)
     lines, group = [], None
     for row in sorted(rows, key=lambda r: (r["group"] is not None, r["group"] or "", r["name"])):
         if row["group"] != group and row["group"] is not None:
@@ -61,9 +77,9 @@ def render_table(rows: list[dict], color: bool = False) -> str:
         group = row["group"]
         indent = "  " if row["group"] else ""
         label = f"{indent}{row['name']}:".ljust(width + 1)
-        state = row["state"].ljust(states)
+        state = shown_state(row).ljust(states)
         if color:
-            state = click.style(state, fg=_COLORS.get(row["state"], "red"))
+            state = click.style(state, fg=_COLORS.get(shown_state(row), "red"))
         lines.append(f"{label} {state}  {_details(row)}")
     return "\n".join(lines)
 

@@ -26,9 +26,10 @@ class Task(TaskConfig):
         self._driver = None
         self._events = None
         self._notifier: Callable | None = None
-        self._cause: str | None = None
-        self._pending_cause: str | None = None
-        self._timers: set = set()
+        self._cause: tuple[str, str | None] | None = None  # (condition name, its info)
+        self._pending_cause: tuple[str, str | None] | None = None
+        self._timers: dict = {}  # Future -> due time on the driver's clock
+        self._action: str | None = None  # "starting", ... while an action runs
         super().__init__(plugins, **attrs)
 
     @property
@@ -68,7 +69,11 @@ class Task(TaskConfig):
         if to_state == UNMONITORED:
             for metric in self._metrics.get(LIFECYCLE, ()):
                 metric.disable()
-        self.action(to_state)
+        self._action = ACTIONS.get(to_state)
+        try:
+            self.action(to_state)
+        finally:
+            self._action = None
         landed = self.landing_state(to_state)
         if from_state == UNMONITORED and landed != UNMONITORED:
             for metric in self._metrics.get(LIFECYCLE, ()):
@@ -187,7 +192,7 @@ class Task(TaskConfig):
         if result and cond.notify:
             self.notify(cond)
         if destination is not None:
-            self._pending_cause = cond.describe().split(" ", 1)[-1]
+            self._pending_cause = _cause(cond)
             self.move(destination)
         if cond in self._active and not self._driver.scheduled(cond):
             self._driver.schedule(cond, cond.interval)
@@ -208,7 +213,7 @@ class Task(TaskConfig):
         if cond.notify:
             self.notify(cond)
         if destination is not None:
-            self._pending_cause = cond.describe().split(" ", 1)[-1]
+            self._pending_cause = _cause(cond)
             self.move(destination)
 
     def log_line(self, cond, result: bool, triggers: bool) -> None:
@@ -262,26 +267,33 @@ class Task(TaskConfig):
         ``cancel()`` cancels it.
         """
         future = self._driver.message_at(delay, "call", self._fire_timer, func, args)
-        self._timers.add(future)
+        self._timers[future] = self._driver.clock() + delay
         return future
 
     def _fire_timer(self, func: Callable, args: tuple):
-        self._timers = {t for t in self._timers if not t.done() and not t.running()}
+        self._timers = {t: at for t, at in self._timers.items() if not (t.done() or t.running())}
         return func(*args)
+
+    def next_timer_in(self) -> float | None:
+        """Seconds until the earliest pending timer (from any thread), or None."""
+        pending = [at for t, at in list(self._timers.items()) if not t.done()]
+        if not pending or self._driver is None:
+            return None
+        return max(0.0, min(pending) - self._driver.clock())
 
     def cancel_timers(self) -> int:
         """Cancel every pending timer of this task; return how many were cancelled."""
-        cancelled = sum(1 for timer in self._timers if timer.cancel())
+        cancelled = sum(1 for timer in list(self._timers) if timer.cancel())
         self._timers.clear()
         if cancelled:
             self.applog(logging.INFO, "cancelled %d pending timer(s)", cancelled)
         return cancelled
 
-    def control(self, command: str) -> str:
-        """Carry out a CLI command on a generic task; returns the state afterwards.
+    def control(self, command: str) -> dict:
+        """Carry out a CLI command on a generic task; returns its outcome.
 
         ``start``/``monitor`` monitor it, ``stop``/``unmonitor`` stop monitoring,
-        ``restart`` does both in turn.
+        ``restart`` does both in turn. A task has no process: it always succeeds.
         """
         self.cancel_timers()
         if command in ("stop", "unmonitor", "restart"):
@@ -290,7 +302,18 @@ class Task(TaskConfig):
             self.monitor()
         elif command not in ("stop", "unmonitor"):
             raise ValueError(f"unknown command {command!r}")
-        return self._state
+        return self.outcome(True)
+
+    def cause(self) -> str | None:
+        """``flapping: process is flapping ...``: what moved the task last, for status."""
+        if self._cause is None:
+            return None
+        name, info = self._cause
+        return f"{name}: {info}" if info else name
+
+    def outcome(self, ok: bool, reason: str | None = None) -> dict:
+        """What a command achieved: ``{"state", "ok", "reason"}``."""
+        return {"state": self._state, "ok": ok, "reason": reason}
 
     def poll_now(self) -> None:
         """Test every active poll condition at once (an event may have been lost)."""
@@ -309,7 +332,40 @@ class Task(TaskConfig):
     def snapshot(self) -> dict:
         """Plain data describing the task, for status output (read from any thread).
 
-        ``reason`` names the condition that sent the task to ``unmonitored`` or ``stop``.
+        ``reason`` names the condition that sent the task to ``unmonitored`` or ``stop``
+        (and when a timer will monitor it again); ``action`` is the action in flight.
         """
-        cause = self._cause if self._state in (UNMONITORED, "stop") else None
-        return {"name": self.name, "group": self.group, "state": self._state, "reason": cause}
+        cause = self.cause() if self._state in (UNMONITORED, "stop") else None
+        retry = self.next_timer_in() if self._state == UNMONITORED else None
+        if cause and retry is not None:
+            cause = f"{cause}; retry in {duration(retry)}"
+        return {
+            "name": self.name,
+            "group": self.group,
+            "kind": self.kind,
+            "state": self._state,
+            "action": self._action,
+            "reason": cause,
+            "next_start_in": None if retry is None else round(retry, 3),
+        }
+
+
+#: The action in flight while a move to each state runs its command.
+ACTIONS = {"start": "starting", "stop": "stopping", "restart": "restarting"}
+
+
+def _cause(cond) -> tuple[str, str | None]:
+    """What moved a task: the condition's name, and what it said."""
+    info = cond.info
+    name = getattr(cond, "plugin_name", None) or cond.describe().split(" ", 1)[-1]
+    return name, info if isinstance(info, str) and info else None
+
+
+def duration(seconds: float) -> str:
+    """``0.1s``, ``12.8s``, ``9m12s``, ``2h05m``."""
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    return f"{minutes // 60}h{minutes % 60:02d}m"

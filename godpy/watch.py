@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 import os
 import time
+from concurrent.futures import Future
 
 from godpy.backoff import Backoff
 from godpy.condition import normalize_notify
 from godpy.credentials import Credentials
 from godpy.metric import Metric
 from godpy.process import Children, Process, ProcessSpec, signal_number
-from godpy.task import UNMONITORED, Task
+from godpy.task import UNMONITORED, Task, duration
 from godpy.trust import trust_problem
 from godpy.units import to_kilobytes, to_percent, to_seconds
 
 STATES = ("init", "up", "start", "restart", "stop", "failed")
+#: A process that has run this long (or stable_after, if shorter) came up: a start or
+#: restart command reports success then.
+CONFIRM = 0.5
 KILL_MODES = ("group", "process")
 _SIGNAL_ATTRS = ("stop_signal", "restart_signal")
 _EXIT_CAUSES = ("process_exits", "process_running", "exit_code")
@@ -113,6 +117,8 @@ class Watch(Task):
         self._landing: str | None = None
         self._failure: str | None = None
         self._notify_failed = None
+        self._waiters: list[tuple[Future, int]] = []  # (outcome, deaths when asked)
+        self._deaths = 0  # moves back to start: the process died or did not come up
         self._sleep = time.sleep
         super().__init__(plugins, **attrs)
 
@@ -376,7 +382,10 @@ class Watch(Task):
         self._cancel_deferred()
         if to_state not in ("failed", "start"):
             self._failure = None
+        if to_state == "start" and self._state in ("start", "restart", "up"):
+            self._deaths += 1
         super().move(to_state)
+        self._settle_waiters()
 
     def action(self, name: str) -> None:
         """Run the start, stop or restart action, with hooks and grace periods."""
@@ -406,7 +415,7 @@ class Watch(Task):
                 logging.INFO,
                 "%s; starting again in %s",
                 self._process.exit_reason() or "process is not running",
-                _duration(delay),
+                duration(delay),
             )
         else:
             self._act("start", self._process.start, self.start_grace)
@@ -415,9 +424,14 @@ class Watch(Task):
         if self._deferred is None or self._state != "start":
             return
         self._deferred = self._next_start_at = None
-        if not self._process.settle():
-            self._act("start", self._process.start, self.start_grace)
+        self._action = "starting"
+        try:
+            if not self._process.settle():
+                self._act("start", self._process.start, self.start_grace)
+        finally:
+            self._action = None
         self.enable_state()
+        self._settle_waiters()
 
     def _cancel_deferred(self) -> None:
         if self._deferred is not None:
@@ -458,13 +472,15 @@ class Watch(Task):
             self._sleep(self.restart_grace + self.grace)
 
     # -- operations sent as messages -----------------------------------------------------
-    def control(self, command: str) -> str:
-        """Carry out a CLI-style command; returns the state afterwards.
+    def control(self, command: str):
+        """Carry out a CLI-style command; return its outcome, or a Future of it.
 
         Every command first cancels the watch's timers (a flapping retry, a backoff
         start): the operator's intent wins. ``start``/``monitor``: monitor unless already
         up (a ``failed`` watch is re-armed); ``stop``: unmonitor and stop the process;
-        ``restart``: move to restart; ``unmonitor``: stop watching only.
+        ``restart``: move to restart; ``unmonitor``: stop watching only. For start,
+        monitor and restart the Future resolves, on this driver, once the process is up
+        (and has run ``CONFIRM`` seconds) or has clearly failed.
         """
         self.cancel_timers()
         if command in ("start", "monitor", "restart") and self._backoff is not None:
@@ -476,14 +492,65 @@ class Watch(Task):
                 self.monitor()
         elif command == "stop":
             self.unmonitor()
-            self.action("stop")
+            self._action = "stopping"
+            try:
+                self.action("stop")
+            finally:
+                self._action = None
+            pid = self._process.pid
+            return self.outcome(pid is None, None if pid is None else f"pid {pid} still runs")
         elif command == "restart":
             self.move("restart")
         elif command == "unmonitor":
             self.unmonitor()
+            return self.outcome(True)
         else:
             raise ValueError(f"unknown command {command!r}")
-        return self._state
+        waiter: Future = Future()
+        self._waiters.append((waiter, self._deaths))
+        self._settle_waiters()
+        return waiter
+
+    def _settle_waiters(self) -> None:
+        """Resolve the commands waiting for this watch to come up or fail (driver only)."""
+        if not self._waiters:
+            return
+        waiting = []
+        for waiter, deaths in self._waiters:
+            if waiter.cancelled():
+                continue
+            verdict = self._verdict(deaths)
+            if verdict is None:
+                waiting.append((waiter, deaths))
+            elif not waiter.done():
+                waiter.set_result(self.outcome(*verdict))
+        self._waiters = waiting
+
+    def _verdict(self, deaths: int) -> tuple[bool, str | None] | None:
+        """(ok, reason) once clear, else None: up for CONFIRM seconds, or failed."""
+        reason = self._process.exit_reason() or "process is not running"
+        if self._state == "up" and self._action is None:
+            if self._process.pid is None:
+                return None if self._keepalive is not None else (False, reason)
+            lived = self._process.lived()
+            wait = min(CONFIRM, self._backoff.stable_after if self._backoff else CONFIRM)
+            if lived is not None and lived < wait:
+                self._driver.message_at(wait - lived, "call", self._settle_waiters)
+                return None
+            return True, None
+        if self._state == "failed":
+            return False, self._failure
+        if self._state == UNMONITORED:
+            return False, self.cause() or "unmonitored"
+        if self._deferred is not None:
+            return False, f"{reason}; next start in {duration(self._next_start_in())}"
+        if self._deaths > deaths:
+            return False, reason
+        return None
+
+    def _next_start_in(self) -> float:
+        at = self._next_start_at
+        return 0.0 if at is None else max(0.0, at - self._driver.clock())
 
     def remove_file(self, path: str) -> bool:
         """Delete ``path`` with the rights of the watch's user (for behaviors); False when
@@ -509,26 +576,17 @@ class Watch(Task):
         proc = self._process
         pid, uptime = proc.observe() if proc else (None, None)
         cause = data.get("reason")
-        if cause in _EXIT_CAUSES:  # the exit status below already says it
+        if self._cause and self._cause[0] in _EXIT_CAUSES:  # the exit status says it all
             cause = None
         reasons = [self._failure or cause, None if self._failure else proc.exit_reason()]
-        at = self._next_start_at
-        driver = self._driver
         data.update(
             pid=pid,
             uptime=uptime,
             restarts=proc.restarts if proc else 0,
             reason=None if pid else "; ".join(dict.fromkeys(r for r in reasons if r)) or None,
-            next_start_in=None
-            if at is None or driver is None
-            else round(max(0.0, at - driver.clock()), 3),
         )
+        if self._next_start_at is not None and self._driver is not None:
+            data["next_start_in"] = round(self._next_start_in(), 3)
+        if data["state"] == "up" and pid is None and data["action"] is None:
+            data["state"] = "down"  # status never shows up without a live process
         return data
-
-
-def _duration(seconds: float) -> str:
-    """``0.1s``, ``12.8s``, ``1m30s``."""
-    if seconds < 60:
-        return f"{seconds:.3g}s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
