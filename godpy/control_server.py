@@ -161,8 +161,11 @@ class ControlServer:
         limits: the connection bounds (``listener.Limits``; its defaults otherwise).
     """
 
-    def __init__(self, path: str, api, methods: tuple[str, ...], on_refused, limits=None):
+    def __init__(
+        self, path: str, api, methods: tuple[str, ...], on_refused, limits=None, group=None
+    ):
         self.path = path
+        self._group = group
         self._service = _Service(api, methods)
         self._on_refused = on_refused
         self._limits = limits
@@ -177,7 +180,7 @@ class ControlServer:
             PermissionError: the socket's folder is not ours alone (or could be swapped).
         """
         from godpy.listener import Limits, Listener
-        from godpy.socket_file import SocketFile, prepare_dir
+        from godpy.socket_file import Admitted, SocketFile, group_id, prepare_dir
 
         prepare_dir(os.path.dirname(os.path.abspath(self.path)))
         check_path(self.path, {0, os.geteuid()})
@@ -185,11 +188,12 @@ class ControlServer:
             if is_answering(self.path):
                 raise RuntimeError(f"another godpy is already running on {self.path}")
             os.unlink(self.path)
-        self._file = SocketFile(self.path)
+        gid = None if self._group is None else group_id(self._group)
+        self._file = SocketFile(self.path, gid)
         limits = self._limits or Limits(max_message=MAX_MESSAGE)
         self._listener = Listener(
             self._file.sock,
-            {0, os.geteuid()},
+            Admitted({0, os.geteuid()}, gid),
             frame,
             self._service.handle,
             self._on_refused,

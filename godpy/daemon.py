@@ -35,6 +35,8 @@ class Daemon:
         use_events: try netlink process events (``--no-events`` turns it off).
         socket_path: where to serve the control socket (None: no control socket).
         insecure_config: load a config others could have written, with a warning.
+        socket_group: a group whose members may use the control socket (overrides
+            ``God.socket_group``).
     """
 
     def __init__(
@@ -43,8 +45,10 @@ class Daemon:
         use_events: bool = True,
         socket_path: str | None = None,
         insecure_config: bool = False,
+        socket_group: str | None = None,
     ):
         self.config_path = config_path
+        self.socket_group = socket_group
         self.insecure_config = insecure_config
         self.config_warnings: list[str] = []
         self.use_events = use_events
@@ -91,9 +95,13 @@ class Daemon:
             from godpy.control import METHODS, ControlApi
             from godpy.control_server import ControlServer
 
-            self.server = ControlServer(self.socket_path, ControlApi(self), METHODS, self._refused)
+            group = self.socket_group or self.settings.get("socket_group")
+            self.server = ControlServer(
+                self.socket_path, ControlApi(self), METHODS, self._refused, group=group
+            )
             self.server.start()
-            get_logger().info("control socket: %s", self.socket_path)
+            shared = f" (group {group} may use it)" if group is not None else ""
+            get_logger().info("control socket: %s%s", self.socket_path, shared)
         get_logger().addHandler(self.log_buffer)
         interval = float(self.settings.get("notify_interval", Policy.interval))
         self.notifier = Notifier(self.contacts, Policy(interval=interval))
@@ -179,6 +187,8 @@ class Daemon:
         except Exception:
             pass
         task.driver.shutdown()
+        if isinstance(task, Watch):
+            task.detach_runtime()
 
     def request_exit(self, stop_watches: bool) -> dict:
         """Ask the main loop to exit (after stopping the watches); wait for the outcome."""
@@ -262,6 +272,8 @@ class Daemon:
         for task in self.tasks.values():
             if task.driver is not None:
                 task.driver.shutdown()
+            if isinstance(task, Watch):
+                task.detach_runtime()
         if self.notifier is not None:
             self.notifier.close()
         self.events.stop()

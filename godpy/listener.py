@@ -93,7 +93,7 @@ class Listener:
         limits: Limits = Limits(),  # noqa: B008 (frozen)
     ):
         self.limits = limits
-        self._sock, self._allowed = sock, frozenset(allowed)
+        self._sock, self._allowed = sock, allowed  # a set, or socket_file.Admitted
         self._frame, self._handle, self._on_refused = frame, handle, on_refused
         self._conns: set[_Connection] = set()
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()

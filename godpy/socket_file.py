@@ -11,6 +11,7 @@ way must belong to one of those too, and its target is checked by the same rule.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import socket
@@ -125,6 +126,39 @@ def _check_owner(kind: str, path: str, info, trusted) -> None:
         )
 
 
+def group_id(group: str | int) -> int:
+    """The gid of a group name or number.
+
+    Raises:
+        KeyError: no such group.
+    """
+    if isinstance(group, int) or str(group).isdigit():
+        return grp.getgrgid(int(group)).gr_gid
+    return grp.getgrnam(str(group)).gr_gid
+
+
+class Admitted:
+    """The peer uids a control socket serves: ``uids``, and members of group ``gid``.
+
+    Membership is read from the user and group databases at each connection (primary
+    group or supplementary), not from anything the peer could change.
+    """
+
+    def __init__(self, uids, gid: int | None = None):
+        self._uids, self._gid = frozenset(uids), gid
+
+    def __contains__(self, uid: object) -> bool:
+        if uid in self._uids:
+            return True
+        if self._gid is None or not isinstance(uid, int):
+            return False
+        try:
+            user = pwd.getpwuid(uid)
+            return user.pw_gid == self._gid or user.pw_name in grp.getgrgid(self._gid).gr_mem
+        except KeyError:
+            return False
+
+
 def prepare_dir(directory: str) -> None:
     """Create the socket's folder 0700 if needed; refuse one that is not ours alone.
 
@@ -154,10 +188,13 @@ class SocketFile:
         OSError: the socket could not be bound (the path is taken).
     """
 
-    def __init__(self, path: str, backlog: int = 128):
+    def __init__(self, path: str, group: int | None = None, backlog: int = 128):
         self.path = os.path.abspath(path)
         directory, self.name = os.path.split(self.path)
         prepare_dir(directory)
+        if group is not None:  # the group may reach the socket, never write the folder
+            os.chown(directory, -1, group)
+            os.chmod(directory, 0o750)
         check_path(self.path, {0, os.geteuid()})
         self._dir: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -169,6 +206,9 @@ class SocketFile:
                 os.umask(old)
             info = os.stat(self.name, dir_fd=self._dir, follow_symlinks=False)
             self._identity = (info.st_dev, info.st_ino)
+            if group is not None:
+                os.chown(self.name, -1, group, dir_fd=self._dir, follow_symlinks=False)
+                os.chmod(self.path, 0o660)
             self.sock.listen(backlog)
         except BaseException:
             self.sock.close()

@@ -41,14 +41,15 @@ def other_user(request):
     return user.uid, user.gid
 
 
-def _ping_as(uid, gid, path):
-    """Fork, drop to uid/gid, call ``ping`` on ``path``; return what the child saw."""
+def _ping_as(uid, gid, path, groups=()):
+    """Fork, drop to uid/gid (and supplementary ``groups``), call ``ping`` on ``path``;
+    return what the child saw."""
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover (child)
         try:
             os.close(read_end)
-            os.setgroups([])
+            os.setgroups(list(groups))
             os.setgid(gid)
             os.setuid(uid)
             try:
@@ -231,3 +232,43 @@ def test_other_uid_cli_gets_permission_denied_and_exit_4(
     code, output = _cli_as(*other_user, "--socket", sock, "status")
     assert code == 4, output
     assert f"permission denied on {sock}" in output, output
+
+
+@needs_root
+@pytest.mark.parametrize("how", ["setting", "flag"])
+def test_socket_group_members_may_command_others_may_not(
+    tmp_path, throwaway_user, godpy_run, reachable_dir, how
+):
+    """God.socket_group (or --socket-group): the socket is 0660 with that group, a member
+    (here through a supplementary group) is served, a non-member is still refused."""
+    user = throwaway_user
+    sock = os.path.join(reachable_dir, "ctl", "godpy.sock")
+    head, args = "", ["--socket", sock]
+    if how == "setting":
+        head = f"God.socket_group = {user.extra!r}\n"
+    else:
+        args += ["--socket-group", user.extra]
+    text = _app(tmp_path).replace("from godpy import God\n", f"from godpy import God\n{head}")
+    run = start_daemon(godpy_run, text, *args)
+    info = os.stat(sock)
+    assert (stat.S_IMODE(info.st_mode), info.st_gid) == (0o660, user.extra_gid)
+    folder = os.stat(os.path.dirname(sock))
+    assert (stat.S_IMODE(folder.st_mode), folder.st_gid) == (0o750, user.extra_gid)
+    assert _ping_as(user.uid, user.gid, sock, [user.extra_gid]) == "answered pong"
+    seen = _ping_as(65534, 65534, sock)
+    assert seen.startswith("NoDaemon: permission denied on"), seen
+    os.chmod(os.path.dirname(sock), 0o751)  # past the modes, the peer check still stops
+    os.chmod(sock, 0o666)  # a non-member
+    seen = _ping_as(65534, 65534, sock)
+    assert seen.startswith("NoDaemon: the godpy daemon on"), seen
+    assert "group " + user.extra + " may use it" in run.text()
+
+
+def test_unknown_socket_group_is_a_config_error(tmp_path, godpy_run):
+    """God.socket_group naming no group is refused at its line."""
+    text = _app(tmp_path).replace(
+        "from godpy import God\n", "from godpy import God\nGod.socket_group = 'nosuchgroupx'\n"
+    )
+    run = godpy_run(text)
+    assert run.proc.wait(30) == 1
+    assert "God.socket_group: no such group 'nosuchgroupx'" in run.text()
