@@ -119,6 +119,7 @@ class Watch(Task):
         self._notify_failed = None
         self._waiters: list[tuple[Future, int]] = []  # (outcome, deaths when asked)
         self._deaths = 0  # moves back to start: the process died or did not come up
+        self._death: str | None = None  # why, the last time
         self._sleep = time.sleep
         super().__init__(plugins, **attrs)
 
@@ -384,6 +385,8 @@ class Watch(Task):
             self._failure = None
         if to_state == "start" and self._state in ("start", "restart", "up"):
             self._deaths += 1
+            self._process.reap()
+            self._death = self._process.exit_reason() or "process is not running"
         super().move(to_state)
         self._settle_waiters()
 
@@ -545,7 +548,7 @@ class Watch(Task):
         if self._deferred is not None:
             return False, f"{reason}; next start in {duration(self._next_start_in())}"
         if self._deaths > deaths:
-            return False, reason
+            return False, self._death
         return None
 
     def _next_start_in(self) -> float:

@@ -31,6 +31,9 @@ class DyingProcess:
     def stop(self):
         pass
 
+    def reap(self):
+        return self.last_exit
+
     def lived(self):
         return 0.01 if self.starts else None
 
