@@ -5,6 +5,7 @@ Shared by process control and by the conditions that look at a watched process.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import tempfile
@@ -46,14 +47,17 @@ def read_pid_file(path: str) -> tuple[int, float] | None:
 
 
 def identity(pid: int) -> float | None:
-    """Start time of a live (non-zombie) process ``pid``, or None."""
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return proc.create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+    """Start time of a live (non-zombie) process ``pid`` (wall clock, as psutil's
+    ``create_time``: boot time plus the start in ticks), or None."""
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] == b"Z":
         return None
+    return _boot_time() + int(fields[19]) / _TICKS
+
+
+@functools.cache
+def _boot_time() -> float:
+    return psutil.boot_time()
 
 
 _PF_KTHREAD = 0x00200000
@@ -100,6 +104,13 @@ def trusted(pid: int, uid: int, not_before: float | None = None) -> float | None
     if started is None or (not_before is not None and started < not_before - START_TIME_SLACK):
         return None
     return started
+
+
+def start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot: with the pid, an exact identity
+    that survives a restart of godpy (no wall clock involved)."""
+    fields = _stat_fields(pid)
+    return None if fields is None or fields[0] == b"Z" else int(fields[19])
 
 
 def age(pid: int) -> float | None:
