@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from godpy.configurable import Configurable
+from godpy.configurable import Configurable, problem
 from godpy.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class Condition(Configurable):
             try:
                 normalize_notify(self.notify)
             except ValueError as exc:
-                problems.append(f"{self.describe()}: {exc}")
+                problems.append(problem(f"{self.describe()}: {exc}", self.line_of("notify")))
         return problems
 
 
@@ -161,10 +161,16 @@ class PollCondition(Condition):
         ok = isinstance(t, (tuple, list)) and len(t) == 2 and all(isinstance(n, int) for n in t)
         if not ok or not 1 <= t[0] <= t[1]:
             problems.append(
-                f"{self.describe()}: bad times {self.times!r}; use n or (x, y) with 1 <= x <= y"
+                problem(
+                    f"{self.describe()}: bad times {self.times!r}; use n or (x, y) with "
+                    "1 <= x <= y",
+                    self.line_of("times"),
+                )
             )
         if self.interval is not None and self.interval <= 0:
-            problems.append(f"{self.describe()}: interval must be positive")
+            problems.append(
+                problem(f"{self.describe()}: interval must be positive", self.line_of("interval"))
+            )
         return problems
 
     def test(self) -> bool:

@@ -8,6 +8,7 @@ a close-match suggestion, so a typo is reported at the line that made it.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import sys
@@ -20,6 +21,9 @@ from godpy.units import CONVERTERS
 
 #: The config file being loaded on this thread, if any; used to locate problems.
 LOADING_FILE: ContextVar[str | None] = ContextVar("godpy_loading_file", default=None)
+#: While a config loads, the list its problems go to: a bad assignment is recorded at its
+#: line and the file goes on, so one run finds every mistake (None: problems are raised).
+PROBLEMS: ContextVar[list[str] | None] = ContextVar("godpy_problems", default=None)
 
 _GODPY_DIR = os.path.dirname(os.path.abspath(__file__))
 _META = frozenset({"kind", "units", "required", "plugin_name"})
@@ -38,6 +42,50 @@ def config_location() -> str:
             fallback = f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return fallback or "<unknown>"
+
+
+class Problem(str):
+    """A problem's text that remembers the ``file:line`` it belongs to (``where``)."""
+
+    where: str | None = None
+
+
+def problem(text: str, where: str | None) -> Problem:
+    """``text`` located at ``where`` (None: the loader puts it at its block's line)."""
+    located = Problem(text)
+    located.where = where
+    return located
+
+
+def prefixed(prefix: str, text: str, where: str | None = None) -> Problem:
+    """``prefix: text``, keeping the location of ``text`` (else taking ``where``)."""
+    return problem(f"{prefix}: {text}", getattr(text, "where", None) or where)
+
+
+def collecting() -> bool:
+    """True while a config loads: set-time problems are recorded, not raised."""
+    return PROBLEMS.get() is not None
+
+
+def record(exc: Exception) -> None:
+    """Record ``exc`` at the config line running now (call it only when collecting)."""
+    PROBLEMS.get().append(f"{config_location()}: {exc}")
+
+
+def _collected(setter):
+    """Wrap a subclass's ``__setattr__``: while a config loads, the problem it raises is
+    recorded at the assignment's line, and the config goes on."""
+
+    @functools.wraps(setter)
+    def __setattr__(self, name, value):
+        try:
+            setter(self, name, value)
+        except AttributeProblem as exc:
+            if not collecting():
+                raise
+            record(exc)
+
+    return __setattr__
 
 
 def snake_case(name: str) -> str:
@@ -83,6 +131,8 @@ class Configurable:
         for klass in reversed(cls.__mro__):
             merged.update(vars(klass).get("units", {}))
         cls.units = merged
+        if "__setattr__" in vars(cls):
+            cls.__setattr__ = _collected(vars(cls)["__setattr__"])
 
     def __init__(self, **attrs):
         self._where = config_location()
@@ -113,6 +163,16 @@ class Configurable:
         if name.startswith("_"):
             object.__setattr__(self, name, value)
             return
+        try:
+            self._assign(name, value)
+        except AttributeProblem as exc:
+            if not collecting():
+                raise
+            record(exc)
+            return
+        self.remember_line(name)
+
+    def _assign(self, name: str, value: Any) -> None:
         cls = type(self)
         if name in cls._declared:
             object.__setattr__(self, name, self._convert(name, value))
@@ -124,6 +184,18 @@ class Configurable:
         raise AttributeProblem(
             f"unknown attribute '{name}' for {self.describe()}{suggest(name, cls._declared)}"
         )
+
+    def remember_line(self, name: str) -> None:
+        """Remember the config line that set attribute ``name`` (while a config loads),
+        so a problem found when the block closes points at it."""
+        if LOADING_FILE.get() is not None:
+            self.__dict__.setdefault("_lines", {})[name] = config_location()
+
+    def line_of(self, *names: str) -> str:
+        """``file:line`` that set the first of ``names`` that was set, else the line that
+        made this object."""
+        lines = self.__dict__.get("_lines", {})
+        return next((lines[n] for n in names if n in lines), self._where)
 
     def _convert(self, name: str, value: Any) -> Any:
         unit = type(self).units.get(name)
@@ -147,3 +219,12 @@ class Configurable:
 
     def reset(self) -> None:
         """Forget runtime history (called when the owning state is left)."""
+
+
+class StandIn(Configurable):
+    """Takes the place of a plugin that could not be found while a config loads (its
+    problem is recorded), so the config goes on and its later lines are checked too."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)

@@ -11,7 +11,7 @@ import os
 from contextvars import ContextVar
 from typing import Any
 
-from godpy.configurable import suggest
+from godpy.configurable import LOADING_FILE, collecting, record, suggest
 from godpy.errors import AttributeProblem, ConfigError
 from godpy.session import Session
 from godpy.task import Task
@@ -70,29 +70,32 @@ class GodFacade:
 
         Each file holds one Condition, Behavior or Contact class, used under the file's
         name (``load_average.py`` -> ``"load_average"``). A relative ``path`` is taken from
-        the config file's folder. The folder and each file must pass the same ownership
+        the folder of the file calling it. The folder and each file must pass the same ownership
         check as the config. Returns (kind, name) of each plugin loaded.
         """
         from godpy.config import check_trusted
 
         session = current_session()
-        folder = os.path.dirname(os.path.abspath(session.path))
+        folder = os.path.dirname(LOADING_FILE.get() or os.path.abspath(session.path))
         target = os.path.join(folder, os.path.expanduser(path))
         for file in [target] + _python_files(target) if os.path.exists(target) else []:
             check_trusted(session, file)
         return session.plugins.load_dir(target)
 
     def load(self, path: str):
-        """Run another file as part of this config, and return it as a module.
+        """Run other files as part of this config, as God's ``God.load`` does.
 
-        The config's folder is not on ``sys.path``, so ``import helpers`` finds no sibling
-        file: name it instead. A relative ``path`` is taken from the folder of the file
-        calling ``God.load``; the file must pass the same ownership check as the config.
-        Its watches and contacts join the config's; each file runs once per load.
+        ``path`` is a file, returned as a module, or a glob (``"conf.d/*.god.py"``): each
+        matching file runs in sorted order and the list of modules is returned (none
+        match: a warning). The config's folder is not on ``sys.path``, so ``import
+        helpers`` finds no sibling file: name it instead. A relative ``path`` is taken
+        from the folder of the file calling ``God.load``; each file must pass the same
+        ownership check as the config. Their watches and contacts join the config's;
+        each file runs once per load (``godpy load`` runs them all again).
 
         Example:
             ``policies = God.load("policies.py")`` then ``policies.worker(w)``;
-            ``God.load("conf.d/web.god.py")`` to split a config in parts.
+            ``God.load("conf.d/*.god.py")`` to split a config in parts.
         """
         from godpy.config import include
 
@@ -105,10 +108,15 @@ class GodFacade:
     notify_interval: float = _setting("notify_interval")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if not isinstance(getattr(type(self), name, None), property):
-            settings = list(current_session().settings)
-            raise AttributeProblem(f"unknown setting God.{name}{suggest(name, settings)}")
-        object.__setattr__(self, name, value)
+        try:
+            if not isinstance(getattr(type(self), name, None), property):
+                settings = list(current_session().settings)
+                raise AttributeProblem(f"unknown setting God.{name}{suggest(name, settings)}")
+            object.__setattr__(self, name, value)
+        except AttributeProblem as exc:
+            if not collecting():
+                raise
+            record(exc)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from godpy.condition import Condition
+from godpy.configurable import StandIn, collecting, config_location, record
+from godpy.errors import AttributeProblem
 
 if TYPE_CHECKING:
     from godpy.task import Task
@@ -35,8 +37,11 @@ class Metric:
 
     def __init__(self, task: Task, destination=None):
         self.task = task
+        self._where = config_location()  # the line of ``transition(...)``: its problems go there
         self.destination = normalize_destination(destination)
         self.conditions: list[Condition] = []
+        #: a condition of it could not be made (the config is refused): it is not empty
+        self.incomplete = False
 
     def __enter__(self) -> Metric:
         return self
@@ -48,9 +53,18 @@ class Metric:
         """Add a condition by registered name (``"memory_usage"``) or by class.
 
         Returns:
-            the condition, usable as a ``with`` block to set more attributes.
+            the condition, usable as a ``with`` block to set more attributes. While a
+            config loads, an unknown ``kind`` is recorded and a stand-in returned, so
+            the config's later lines are checked too.
         """
-        cls = self.task.plugins.condition(kind)
+        try:
+            cls = self.task.plugins.condition(kind)
+        except AttributeProblem as exc:
+            if not collecting():
+                raise
+            record(exc)
+            self.incomplete = True
+            return StandIn()
         cond = cls(**attrs)
         cond.bind(self.task, self)
         self.conditions.append(cond)

@@ -7,6 +7,8 @@ why it could not start (the config error reaches the terminal; exit 1).
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import os
 import sys
 from dataclasses import dataclass
@@ -52,13 +54,20 @@ def _serve(options: RunOptions, report) -> int:
         socket_path=options.socket,
         insecure_config=options.insecure_config,
     )
+    held = HeldLog(log.get_logger())
     try:
         daemon.load()
-        daemon.start()
     except ConfigError as exc:
+        # nothing started: the problems come first, and no "godpy stopped" follows
         lines = [f"godpy: {line}" for line in exc.problems]
         lines.append("godpy: config not loaded; nothing was started")
-        return _fail(daemon, report, "\n".join(lines))
+        _tell(report, "\n".join(lines))
+        held.release(logging.WARNING)
+        return 1
+    finally:
+        held.release()
+    try:
+        daemon.start()
     except (RuntimeError, OSError) as exc:
         return _fail(daemon, report, f"godpy: {exc}")
     if options.pid_path is None and not options.foreground:
@@ -114,11 +123,46 @@ def write_private(path: str, text: str) -> None:
 
 def _fail(daemon, report, text: str) -> int:
     daemon.terminate()
+    _tell(report, text)
+    return 1
+
+
+def _tell(report, text: str) -> None:
+    """Show why godpy did not start: on stderr, or through a waiting launcher."""
     if report is None:
         click.echo(text, err=True)
     else:
         report(False, text)
-    return 1
+
+
+class HeldLog:
+    """Holds back what ``logger`` logs while the config loads, so that the config's
+    problems are the first lines the user reads; ``release`` then passes the held
+    records (at least ``level``) on to the logger's handlers.
+
+    Args:
+        logger: godpy's logger, its handlers already installed.
+    """
+
+    def __init__(self, logger: logging.Logger):
+        self._logger = logger
+        self._handlers = list(logger.handlers)
+        self._held = logging.handlers.BufferingHandler(capacity=10_000)
+        for handler in self._handlers:
+            logger.removeHandler(handler)
+        logger.addHandler(self._held)
+
+    def release(self, level: int = logging.NOTSET) -> None:
+        """Give the logger its handlers back and replay the held records (once)."""
+        if self._held is None:
+            return
+        self._logger.removeHandler(self._held)
+        for handler in self._handlers:
+            self._logger.addHandler(handler)
+        for record in self._held.buffer:
+            if record.levelno >= level:
+                self._logger.handle(record)
+        self._held = None
 
 
 def _background_log_handler():

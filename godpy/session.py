@@ -6,7 +6,7 @@ import os
 from typing import TypeVar
 
 from godpy.condition import EventCondition, normalize_notify
-from godpy.configurable import suggest
+from godpy.configurable import problem, suggest
 from godpy.contact import Contact
 from godpy.errors import AttributeProblem
 from godpy.process import Children
@@ -36,14 +36,22 @@ def name_clashes(item, others, kind: str) -> list[str]:
     """Problems when ``item``'s name or group collides with a name or group among ``others``
     (watches and contacts alike: names are unique, and a group may not be named like one)."""
     problems = []
+    name, group = item.line_of("name"), item.line_of("group")
     for other in others:
         if item.name is not None and other.name == item.name:
-            problems.append(f"{item.describe()}: name already used at {other._where}")
+            text = f"{item.describe()}: name already used at {other.line_of('name')}"
+            problems.append(problem(text, name))
         if item.name is not None and other.group == item.name:
-            problems.append(f"{item.describe()}: name already used as a group name")
+            problems.append(problem(f"{item.describe()}: name already used as a group name", name))
         if item.group is not None and other.name == item.group:
-            problems.append(f"{item.describe()}: group '{item.group}' is a {kind} name")
+            text = f"{item.describe()}: group '{item.group}' is a {kind} name"
+            problems.append(problem(text, group))
     return problems
+
+
+def located(problems: list[str], where: str) -> list[str]:
+    """``file:line: text`` for each problem: its own location, else ``where``."""
+    return [f"{getattr(p, 'where', None) or where}: {p}" for p in problems]
 
 
 class Session:
@@ -57,6 +65,8 @@ class Session:
             may name too.
         insecure: run files others could have written, with a warning
             (``--insecure-config``).
+        check_only: ``godpy check``: create nothing (the pid directory is only
+            examined).
 
     Attributes:
         warnings: what ``insecure`` let through, one line each.
@@ -70,9 +80,11 @@ class Session:
         children: Children | None = None,
         contacts: dict[str, Contact] | None = None,
         insecure: bool = False,
+        check_only: bool = False,
     ):
         self.path = path
         self.insecure = insecure
+        self.check_only = check_only
         self.warnings: list[str] = []
         self.included: dict = {}
         self.events = events
@@ -88,8 +100,6 @@ class Session:
 
     def set_setting(self, name: str, value) -> None:
         """Set ``God.<name>``; only before the first watch or task."""
-        from godpy.configurable import suggest
-
         if name not in self.settings:
             raise AttributeProblem(f"unknown setting God.{name}{suggest(name, self.settings)}")
         if self.tasks:
@@ -115,11 +125,12 @@ class Session:
             path = self.settings["pid_file_directory"] or default_pid_directory()
             path = os.path.abspath(os.path.expanduser(str(path)))
             try:
-                os.makedirs(path, exist_ok=True)
+                if not self.check_only:
+                    os.makedirs(path, exist_ok=True)
             except OSError as exc:
                 self.problems.append(f"{self.path}: pid_file_directory {path}: {exc.strerror}")
             else:
-                if not os.access(path, os.W_OK):
+                if not os.access(_existing(path), os.W_OK):
                     self.problems.append(f"{self.path}: pid_file_directory {path} is not writable")
             self._pid_dir = path
         return self._pid_dir
@@ -133,7 +144,7 @@ class Session:
             task.build(self.pid_directory(), self.children)
         task.prepare()
         problems = task.valid() + self._clashes(task) + self._event_problems(task)
-        self.problems += [f"{task._where}: {p}" for p in problems]
+        self.problems += located(problems + _no_conditions(task), task._where)
 
     def close_all(self) -> None:
         """Check what was never used as a ``with`` block, then every ``notify`` name."""
@@ -159,7 +170,7 @@ class Session:
         contact._closed = True
         contact.prepare()
         problems = contact.valid() + name_clashes(contact, self.contacts.values(), "contact")
-        self.problems += [f"{contact._where}: {p}" for p in problems]
+        self.problems += located(problems, contact._where)
         if contact.name is not None and contact.name not in self.contacts:
             self.contacts[contact.name] = contact
 
@@ -189,8 +200,9 @@ class Session:
         if groups:
             known += f"; groups: {', '.join(sorted(groups))}"
         return [
-            f"{plugin._where}: {task.describe()}: {plugin.describe()}: notify names unknown "
-            f"contact or group '{name}'{suggest(name, set(contacts) | groups)} ({known})"
+            f"{plugin.line_of('notify')}: {task.describe()}: {plugin.describe()}: notify "
+            f"names unknown contact or group '{name}'{suggest(name, set(contacts) | groups)} "
+            f"({known})"
             for name in names
             if name not in contacts and name not in groups
         ]
@@ -203,11 +215,33 @@ class Session:
         if self.events:
             return []
         return [
-            f"{task.describe()}: {cond.describe()} needs process events (netlink), which are "
-            "off here (not root, or use_events is False); use keepalive() or process_running"
+            problem(
+                f"{task.describe()}: {cond.describe()} needs process events (netlink), which "
+                "are off here (not root, or use_events is False); use keepalive() or "
+                "process_running",
+                cond._where,
+            )
             for _s, _m, cond in task.each_condition()
             if isinstance(cond, EventCondition)
         ]
+
+
+def _no_conditions(task: Task) -> list[str]:
+    """A watch without a single condition is never started: usually ``w.keepalive``
+    written without its parentheses (Ruby's habit), which does nothing in Python."""
+    if not isinstance(task, Watch) or task.metrics:
+        return []
+    return [
+        f"{task.describe()}: has no conditions, so its process would never be started or "
+        "checked; did you mean w.keepalive()? (without the parentheses it does nothing)"
+    ]
+
+
+def _existing(path: str) -> str:
+    """``path``, or its nearest folder that exists (where ``makedirs`` would start)."""
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path
 
 
 def _seconds_setting(name: str, value) -> float:

@@ -7,7 +7,16 @@ from typing import Any
 
 from godpy.behavior import Behavior
 from godpy.condition import PollCondition
-from godpy.configurable import Configurable, suggest
+from godpy.configurable import (
+    Configurable,
+    StandIn,
+    collecting,
+    prefixed,
+    problem,
+    record,
+    suggest,
+)
+from godpy.errors import AttributeProblem
 from godpy.metric import Metric
 
 UNMONITORED = "unmonitored"
@@ -59,6 +68,7 @@ class TaskConfig(Configurable):
         states = self.__dict__.get("valid_states") or ()
         if name in states and name not in type(self)._declared:
             self._commands[name] = value
+            self.remember_line(name)
             return
         super().__setattr__(name, value)
 
@@ -107,8 +117,15 @@ class TaskConfig(Configurable):
         return metric
 
     def behavior(self, kind, **attrs) -> Behavior:
-        """Add a behavior by registered name or by class."""
-        cls = self.plugins.behavior(kind)
+        """Add a behavior by registered name or by class (an unknown one is recorded
+        while a config loads, and a stand-in returned)."""
+        try:
+            cls = self.plugins.behavior(kind)
+        except AttributeProblem as exc:
+            if not collecting():
+                raise
+            record(exc)
+            return StandIn()
         beh = cls(**attrs)
         beh.bind(self)
         self._behaviors.append(beh)
@@ -125,56 +142,83 @@ class TaskConfig(Configurable):
                         yield state, metric, cond
 
     def prepare(self) -> None:
-        """Complete the config: empty transitions get ``always``, conditions prepare."""
+        """Complete the config: empty transitions get ``always``, conditions prepare and
+        inherit the task's interval (when it is a good one)."""
         for metrics in self._metrics.values():
             for metric in metrics:
-                if not metric.conditions and metric.destination is not None:
-                    metric.condition("always", what=True)
+                if not (metric.conditions or metric.incomplete) and metric.destination:
+                    metric.condition("always", what=True)._where = metric._where
         for _state, _metric, cond in self.each_condition():
             cond.prepare()
-            if isinstance(cond, PollCondition) and cond.interval is None:
+            if isinstance(cond, PollCondition) and cond.interval is None and _positive(self):
                 cond.interval = self.interval
 
     def valid(self) -> list[str]:
-        """Return every problem of this task, its metrics, conditions and behaviors."""
+        """Return every problem of this task, its metrics, conditions and behaviors, each
+        located at the line that set the attribute or added the condition at fault."""
         problems = super().valid()
         if not self.valid_states:
             problems.append(f"{self.describe()}: 'valid_states' is required")
         elif self.initial_state not in self.valid_states:
             problems.append(
-                f"{self.describe()}: initial_state {self.initial_state!r} is not one of "
-                f"{list(self.valid_states)}"
+                problem(
+                    f"{self.describe()}: initial_state {self.initial_state!r} is not one of "
+                    f"{list(self.valid_states)}",
+                    self.line_of("initial_state", "valid_states"),
+                )
+            )
+        if self.interval is not None and not _positive(self):
+            problems.append(
+                problem(
+                    f"{self.describe()}: interval must be more than 0 seconds, got "
+                    f"{self.interval:g}",
+                    self.line_of("interval"),
+                )
             )
         problems += self._check_states()
         for _state, _metric, cond in self.each_condition():
-            problems += [f"{self.describe()}: {p}" for p in cond.valid()]
-            if isinstance(cond, PollCondition) and cond.interval is None:
+            problems += [prefixed(self.describe(), p, cond._where) for p in cond.valid()]
+            if isinstance(cond, PollCondition) and cond.interval is None and self.interval is None:
                 problems.append(
-                    f"{self.describe()}: {cond.describe()} has no interval and the "
-                    f"{self.kind} has none to inherit; set interval on either"
+                    problem(
+                        f"{self.describe()}: {cond.describe()} has no interval and the "
+                        f"{self.kind} has none to inherit; set interval on either",
+                        cond._where,
+                    )
                 )
         for beh in self._behaviors:
-            problems += [f"{self.describe()}: {p}" for p in beh.valid()]
+            problems += [prefixed(self.describe(), p, beh._where) for p in beh.valid()]
         return problems
 
     def _check_states(self) -> list[str]:
         known = self.all_states()
         problems = []
 
-        def check(state, role):
+        def check(state, role, where):
             if state not in known:
                 problems.append(
-                    f"{self.describe()}: transition {role} unknown state {state!r}"
-                    f"{suggest(str(state), known)} (states: {', '.join(known)})"
+                    problem(
+                        f"{self.describe()}: transition {role} unknown state {state!r}"
+                        f"{suggest(str(state), known)} (states: {', '.join(known)})",
+                        where,
+                    )
                 )
 
+        seen = set()
         for state, metrics in self._metrics.items():
-            if state is not LIFECYCLE:
-                check(state, "from")
             for metric in metrics:
-                for dest in (metric.destination or {}).values():
-                    check(dest, "to")
+                if state is not LIFECYCLE:
+                    check(state, "from", metric._where)
+                if id(metric) not in seen:
+                    seen.add(id(metric))
+                    for dest in (metric.destination or {}).values():
+                        check(dest, "to", metric._where)
         for _s, _m, cond in self.each_condition():
             if cond.transition is not None:
-                check(cond.transition, "to")
+                check(cond.transition, "to", cond.line_of("transition"))
         return problems
+
+
+def _positive(task: TaskConfig) -> bool:
+    """True when the task's interval is set and more than 0 seconds."""
+    return isinstance(task.interval, (int, float)) and task.interval > 0

@@ -469,6 +469,10 @@ def test_load_bad_file_changes_nothing(tmp_path, app):
         1,
         "",
         f"godpy: {path}:{line}: unknown attribute 'strat' for watch 'x'; did you mean 'start'?\n"
+        f"godpy: {path}:{line - 2}: watch 'x': 'start' is required\n"
+        f"godpy: {path}:{line - 2}: watch 'x': has no conditions, so its process would never "
+        "be started or checked; did you mean w.keepalive()? (without the parentheses it does "
+        "nothing)\n"
         "godpy: config not loaded; nothing changed\n",
     )
     rows = json.loads(cli("status", "--json", socket=run.socket).stdout)
@@ -631,8 +635,7 @@ CLIENT_COMMANDS = [
     ("signal", "web", "HUP"),
     ("terminate",),
     ("quit",),
-    ("check",),
-]
+]  # `check` self-tests in-process without a daemon (tests/test_system_check.py)
 
 
 def _stale_socket(path):

@@ -107,6 +107,10 @@ def test_bad_config_reports_file_line_on_the_terminal_and_leaves_no_daemon(tmp_p
         1,
         "",
         f"godpy: {cfg}:{line}: unknown attribute 'strat' for watch 'x'; did you mean 'start'?\n"
+        f"godpy: {cfg}:{line - 2}: watch 'x': 'start' is required\n"
+        f"godpy: {cfg}:{line - 2}: watch 'x': has no conditions, so its process would never "
+        "be started or checked; did you mean w.keepalive()? (without the parentheses it does "
+        "nothing)\n"
         "godpy: config not loaded; nothing was started\n",
     )
     assert daemon.pid is None and not daemon.socket.exists()

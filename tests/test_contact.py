@@ -59,12 +59,13 @@ def test_notify_dict_names_are_checked_too(tmp_path):
 
 
 def test_duplicate_contact_name_and_group_clashes(tmp_path):
-    """Contact names are unique, and no group may share a contact's name."""
+    """Contact names are unique, and no group may share a contact's name: each problem
+    at the line that set the name or the group."""
     body = TOM + TOM + TOM.replace('"tom"', '"ann"').replace('"developers"', '"tom"')
     path, problems = _problems(tmp_path, body)
     assert problems == [
-        f"{path}:7: contact 'tom' (log): name already used at {path}:3",
-        f"{path}:11: contact 'ann' (log): group 'tom' is a contact name",
+        f"{path}:8: contact 'tom' (log): name already used at {path}:4",
+        f"{path}:13: contact 'ann' (log): group 'tom' is a contact name",
     ]
 
 
@@ -76,12 +77,13 @@ def test_unknown_contact_kind_suggests_the_close_one(tmp_path):
 
 
 def test_attribute_typo_and_missing_required_attribute(tmp_path):
-    """A typo fails at its line; a missing to_email is reported where the block starts."""
+    """A typo is reported at its line; a missing to_email where the block starts."""
     body = 'with God.contact("email") as c:\n    c.name = "tom"\n    c.to_emial = "t@x"\n'
     path, problems = _problems(tmp_path, body)
     assert problems == [
         f"{path}:5: unknown attribute 'to_emial' for contact 'tom' (email); "
-        "did you mean 'to_email'?"
+        "did you mean 'to_email'?",
+        f"{path}:3: contact 'tom' (email): 'to_email' is required",
     ]
     path, problems = _problems(tmp_path, 'with God.contact("email") as c:\n    c.name = "tom"\n')
     assert problems == [f"{path}:3: contact 'tom' (email): 'to_email' is required"]

@@ -30,15 +30,15 @@ CASES = {
     ),
     "duplicate_name": (
         'for i in range(2):\n    with God.watch() as w:\n        w.name = "a"\n'
-        '        w.start = "sleep 10"\n',
-        2,
+        '        w.start = "sleep 10"\n        w.keepalive()\n',
+        3,
         "watch 'a': name already used at",
     ),
     "unknown_state": (
         'with God.watch() as w:\n    w.name = "a"\n    w.start = "sleep 10"\n'
         '    w.interval = 5\n    with w.transition("up", "restrat") as on:\n'
         '        on.condition("process_running", running=False)\n',
-        1,
+        5,
         "transition to unknown state 'restrat'; did you mean 'restart'?",
     ),
     "bad_unit": (
