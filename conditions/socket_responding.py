@@ -18,7 +18,7 @@ class SocketResponding(PollCondition):
     A connect alone cannot see a frozen server: the kernel completes connections into
     its backlog even while the process is stopped. With ``expect``, the socket responds
     only when, after ``send`` is written, the reply starts with ``expect`` within
-    ``timeout``: ``send="PING\r\n", expect="+PONG"`` catches a frozen redis.
+    ``timeout``: ``send="PING\\r\\n", expect="+PONG"`` catches a frozen redis.
 
     Attributes:
         family: "tcp" (default) or "unix".

@@ -101,10 +101,32 @@ def _socket_option(func):
     help="Run a config that users other than root and the daemon's could have written "
     "(warns; the config runs with the daemon's rights).",
 )
+@click.option(
+    "--state",
+    "state_path",
+    metavar="FILE",
+    help="State file kept across restarts (default: next to the socket; God.state_file).",
+)
+@click.option(
+    "--socket-group",
+    metavar="GROUP",
+    help="Let members of GROUP command the daemon (socket 0660); overrides God.socket_group.",
+)
 @_socket_option
 @click.version_option(__version__, "-V", "--version", prog_name="godpy")
 @click.pass_context
-def main(ctx, config_path, foreground, log_path, pid_path, log_level, no_events, insecure_config):
+def main(
+    ctx,
+    config_path,
+    foreground,
+    log_path,
+    pid_path,
+    log_level,
+    no_events,
+    insecure_config,
+    state_path,
+    socket_group,
+):
     """godpy: a process monitor.
 
     `godpy -c app.god.py` starts the daemon in the background (`-D`: in front);
@@ -127,6 +149,8 @@ def main(ctx, config_path, foreground, log_path, pid_path, log_level, no_events,
         events=not no_events,
         socket=_socket(ctx),
         insecure_config=insecure_config,
+        socket_group=socket_group,
+        state_path=state_path and os.path.abspath(state_path),
     )
     ctx.exit(run(options))
 
@@ -162,7 +186,7 @@ def _make_command(name: str, help_text: str):
     @main.command(name, help=help_text)
     @click.argument("target", required=False, metavar="[NAME]")
     @click.option("--no-wait", is_flag=True, help="Return at once (God's fire-and-forget).")
-    @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait.")
+    @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait.")
     @_socket_option
     @click.pass_context
     def command(ctx, target, no_wait, timeout):
@@ -170,15 +194,17 @@ def _make_command(name: str, help_text: str):
             raise click.UsageError(f"give a watch or group name, or 'all': godpy {name} NAME")
         result = _call(ctx, "command", name, target, not no_wait, timeout, timeout=timeout + 30)
         click.echo(f"Sending '{name}' command to: {_names(result)}")
-        for watch, state in sorted(result["done"].items()):
-            click.echo(f"  {watch}: {state}")
-        problems = []
-        if result["pending"]:
-            problems.append(f"still pending after {timeout:g}s: {', '.join(result['pending'])}")
-        for watch, error in sorted(result["failed"].items()):
-            problems.append(f"{watch}: {error}")
-        if problems:
-            raise Failure("; ".join(problems))
+        failed = []
+        for watch, outcome in sorted(result["results"].items()):
+            if outcome["ok"]:
+                click.echo(f"  {watch}: {outcome['state']}")
+                continue
+            failed.append(watch)
+            why = f"  {outcome['reason']}" if outcome["reason"] else ""
+            click.echo(f"  {watch}: {outcome['state']}{why} (see: godpy log {watch})")
+        if failed:
+            verb = {"stop": "stopped", "unmonitor": "unmonitored"}.get(name, "up")
+            raise Failure(f"not {verb}: {', '.join(failed)}")
 
     return command
 
@@ -201,10 +227,11 @@ for _name, _help in {
 def status(ctx, target, as_json):
     """Show the state of every watch, or of NAME (a watch or group).
 
-    Exit code 0 when every selected watch is up, 3 when some is not.
+    Exit code 0 when every selected watch is up with a live process, 3 when some is
+    not; tasks (no process) never make it fail.
     """
     rows = _call(ctx, "status", target, as_json)  # the table shows no memory or cpu
-    from godpy.status_format import render_json, render_table
+    from godpy.status_format import healthy, render_json, render_table
 
     if as_json:
         click.echo(render_json(rows))
@@ -213,7 +240,7 @@ def status(ctx, target, as_json):
         text = render_table(rows, color)
         if text:
             click.echo(text, color=color)
-    ctx.exit(EXIT_OK if all(r["state"] == "up" for r in rows) else EXIT_NOT_UP)
+    ctx.exit(EXIT_OK if all(healthy(r) for r in rows) else EXIT_NOT_UP)
 
 
 @main.command()

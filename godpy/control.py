@@ -212,8 +212,8 @@ class ControlApi:
     def remove(self, name: str, stop: bool = False) -> list[str]:
         """Stop monitoring and forget the selected tasks (processes left running)."""
         tasks = self.resolve(name)
-        for task in tasks:
-            self.daemon.remove_task(task, stop)
+        for task in tasks:  # the main loop alone changes the set of tasks
+            self.daemon.submit(self.daemon.remove_task, task, stop).result()
         return [t.name for t in tasks]
 
     def load(self, path: str, action: str = "leave", insecure: bool = False) -> dict:
@@ -225,7 +225,8 @@ class ControlApi:
                 f"load action must be one of {', '.join(LOAD_ACTIONS)}, not '{action}'"
             )
         try:
-            return self.daemon.load_more(path, action, insecure is True)
+            load = self.daemon.submit(self.daemon.load_more, path, action, insecure is True)
+            return load.result()
         except ConfigError as exc:
             return {"errors": exc.problems, "loaded": [], "removed": []}
 

@@ -11,6 +11,7 @@ import queue
 import signal
 import threading
 import time
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from godpy import config
@@ -20,6 +21,8 @@ from godpy.event_handler import EventHandler
 from godpy.log import WatchLogBuffer, get_logger
 from godpy.notifier import Notifier, Policy
 from godpy.process import Children
+from godpy.state_file import StateFile
+from godpy.state_file import default_path as default_state_path
 from godpy.task import UNMONITORED, Task
 from godpy.watch import Watch
 
@@ -37,6 +40,8 @@ class Daemon:
         insecure_config: load a config others could have written, with a warning.
         socket_group: a group whose members may use the control socket (overrides
             ``God.socket_group``).
+        state_path: the state file (overrides ``God.state_file``; default: next to the
+            control socket; None without either: no state file).
     """
 
     def __init__(
@@ -46,6 +51,7 @@ class Daemon:
         socket_path: str | None = None,
         insecure_config: bool = False,
         socket_group: str | None = None,
+        state_path: str | None = None,
     ):
         self.config_path = config_path
         self.socket_group = socket_group
@@ -64,6 +70,10 @@ class Daemon:
         self.server = None
         self._exit: dict | None = None
         self._exited = threading.Event()
+        self.state_path = state_path
+        self.state: StateFile | None = None
+        self.records: dict[str, dict] = {}  # the state file's content, owned by run()
+        self._dirty = False
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -84,6 +94,27 @@ class Daemon:
         self.log_buffer.size = int(session.settings["log_buffer_size"])
         for task in session.tasks:
             self.tasks[task.name] = task
+        self._restore()
+
+    def _restore(self) -> None:
+        """Read the state file; each task takes its record (before any driver runs)."""
+        path = self.state_path or self.settings.get("state_file")
+        if path is None and self.socket_path:
+            path = default_state_path(self.socket_path)
+        if path is None:
+            return
+        self.state = StateFile(path)
+        saved = self.state.read()
+        for name, record in saved.items():
+            if name in self.tasks:
+                self.tasks[name].restore(record)
+                self.records[name] = record
+        gone = sorted(set(saved) - set(self.tasks))
+        if gone:
+            get_logger().info("state file: dropped %s (no longer in the config)", ", ".join(gone))
+            self._dirty = True
+        if self.records:
+            get_logger().info("state file: %d task(s) carry on from %s", len(self.records), path)
 
     def start(self) -> None:
         """Serve the control socket, give every task a driver, monitor the autostart ones.
@@ -108,15 +139,30 @@ class Daemon:
         self.notifier.start()
         for task in self.tasks.values():
             self._drive(task)
-        for task in self.tasks.values():
-            if task.autostart:
+        for name, task in self.tasks.items():
+            if name in self.records:
+                task.driver.message("resume")
+            elif task.autostart:
                 task.driver.message("monitor")
         get_logger().info("godpy started with %d task(s)", len(self.tasks))
 
     def _drive(self, task: Task) -> None:
         driver = Driver(task)
-        task.attach_runtime(driver, self.events if self.events.loaded else None, self.notify)
+        events = self.events if self.events.loaded else None
+        task.attach_runtime(driver, events, self.notify, self._changed)
         driver.start()
+
+    def _changed(self, task: Task) -> None:
+        """A task's record changed (its driver thread): the main loop writes the file."""
+        if self.state is not None:
+            self.signals.put(("persist", task.name, task.persist()))
+
+    def submit(self, func, *args) -> Future:
+        """Run ``func(*args)`` on the main loop, the one owner of the set of tasks and of
+        the state file (control threads call this); return a Future of its result."""
+        future: Future = Future()
+        self.signals.put(("call", func, args, future))
+        return future
 
     def _refused(self, uid: int) -> None:
         get_logger().warning("control socket: refused a connection from uid %d", uid)
@@ -153,6 +199,7 @@ class Daemon:
             self.notifier.update(session.contacts)
         loaded = []
         for task in session.tasks:
+            self.records.pop(task.name, None)
             old = self.tasks.get(task.name)
             monitor = task.autostart if old is None else old.state != UNMONITORED
             if old is not None:
@@ -179,6 +226,8 @@ class Daemon:
         self._retire(task)
         self.tasks.pop(task.name, None)
         self.log_buffer.forget(task.name)
+        if self.records.pop(task.name, None) is not None:
+            self._dirty = True
 
     @staticmethod
     def _retire(task: Task) -> None:
@@ -211,6 +260,11 @@ class Daemon:
             except queue.Empty:
                 item = None
             self.children.reap()
+            if isinstance(item, tuple):
+                self._serve(item)
+                if self._dirty and self.signals.empty():
+                    self.save()
+                continue
             if item in _STOP_SIGNALS:
                 get_logger().info("received %s; stopping", signal.Signals(item).name)
                 return self.terminate()
@@ -223,6 +277,45 @@ class Daemon:
                 get_logger().info("received SIGHUP; log files reopened")
             elif item == signal.SIGUSR1:
                 self.log_status()
+
+    def _serve(self, item: tuple) -> None:
+        """A message to the main loop: a task's new record, or a call from a control
+        thread (``load``, ``remove``)."""
+        if item[0] == "persist":
+            _, name, record = item
+            if name in self.tasks:
+                self.records[name] = record
+                self._dirty = True
+            return
+        _, func, args, future = item
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(func(*args))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    def _save_pending(self) -> None:
+        """The drivers have stopped: take their last records and write the file."""
+        while True:
+            try:
+                item = self.signals.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, tuple) and item[0] == "persist":
+                self._serve(item)
+        if self._dirty:
+            self.save()
+
+    def save(self) -> None:
+        """Write the state file now (main loop); a failure is logged, never fatal."""
+        self._dirty = False
+        if self.state is None:
+            return
+        try:
+            self.state.write(self.records)
+        except OSError as exc:
+            get_logger().warning("state file %s not written: %s", self.state.path, exc)
 
     def log_status(self) -> None:
         """Write every task's state to the log (SIGUSR1)."""
@@ -244,9 +337,8 @@ class Daemon:
         deadline = time.monotonic() + self.terminate_timeout()
         pending = []
         for task in self.tasks.values():
-            if task.driver is not None:
-                op = ("control", "stop") if isinstance(task, Watch) else ("unmonitor",)
-                pending.append((task, task.driver.message(*op)))
+            if task.driver is not None:  # halt keeps each task's intent in the state file
+                pending.append((task, task.driver.message("halt")))
         failed = []
         for task, future in pending:
             try:
@@ -274,6 +366,7 @@ class Daemon:
                 task.driver.shutdown()
             if isinstance(task, Watch):
                 task.detach_runtime()
+        self._save_pending()
         if self.notifier is not None:
             self.notifier.close()
         self.events.stop()

@@ -48,7 +48,9 @@ class GodFacade:
 
     Settings (set them before the first watch): ``pid_file_directory``, ``use_events``,
     ``terminate_timeout``, ``log_buffer_size``, ``notify_interval`` (seconds between two
-    notifications for the same watch, condition and contact; default 60).
+    notifications for the same watch, condition and contact; default 60),
+    ``socket_group`` (members of this group may command the daemon: socket 0660),
+    ``state_file`` (where the operator's intent is kept across restarts of godpy).
     """
 
     def watch(self, **attrs) -> Watch:
@@ -106,6 +108,8 @@ class GodFacade:
     terminate_timeout: float | None = _setting("terminate_timeout")
     log_buffer_size: int = _setting("log_buffer_size")
     notify_interval: float = _setting("notify_interval")
+    socket_group: str | int | None = _setting("socket_group")
+    state_file: str | None = _setting("state_file")
 
     def __setattr__(self, name: str, value: Any) -> None:
         try:

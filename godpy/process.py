@@ -188,6 +188,7 @@ class Process:
         self._starts = 0
         self._stopping = False
         self._env: dict[str, str] | None = None
+        self._warned = False  # the "does it daemonize itself?" hint, once
         #: called from the daemon's main thread when our child has exited; returns True
         #: when the driver will reap it (the watch sets it)
         self.on_exit: Callable[[], bool] | None = None
@@ -215,8 +216,7 @@ class Process:
 
     def export(self) -> dict:
         """What the state file keeps of this process (driver thread)."""
-        tracked = self._tracked
-        pid = tracked[0] if tracked else None
+        pid = self.pid
         return {
             "pid": pid,
             "start_ticks": None if pid is None else start_ticks(pid),
@@ -273,6 +273,9 @@ class Process:
         if self.self_daemonizing or self._tracked is None:
             self._track(self._adopt())
             if tracked and self._tracked is None:
+                if identity(tracked[0]) == tracked[1]:  # the file names a stranger now
+                    self._tracked = tracked
+                    return tracked[0]
                 self._lost(tracked[0])
         return self._tracked[0] if self._tracked else None
 
@@ -354,7 +357,8 @@ class Process:
             self.last_exit = f"failed to start: cannot open {logs} as uid {self.spec.uid}"
         lived = self.lived()
         quick = returncode == 0 and lived is not None and lived < 1.0
-        if quick and not (self.self_daemonizing or self._stopping):
+        if quick and not (self.self_daemonizing or self._stopping or self._warned):
+            self._warned = True
             self._log(
                 30,
                 "process exited with code 0 %.2fs after start; if the start command "
@@ -405,7 +409,7 @@ class Process:
             return True
         pgid = self._pgid
         upgrading = pgid is not None and self.self_daemonizing and live_members(pgid)
-        if upgrading and self._await_pid_file(self.spec.pid_file_grace):
+        if upgrading and self._await_pid_file(self.spec.pid_file_grace, pgid):
             self._log(20, "adopted pid %d from %s", self._tracked[0], self.pid_file)
             return True
         group = self._group()
@@ -417,11 +421,13 @@ class Process:
         self._pgid = None
         return False
 
-    def _await_pid_file(self, timeout: float) -> bool:
+    def _await_pid_file(self, timeout: float, group: int | None = None) -> bool:
+        """Wait for the pid file to name a live process; give up after ``timeout``, or as
+        soon as old process ``group`` (whose member would write it) has no one left."""
         deadline = time.monotonic() + timeout
         while self.pid is None:
-            if time.monotonic() >= deadline:
-                return False
+            if time.monotonic() >= deadline or (group is not None and not live_members(group)):
+                return self.pid is not None
             time.sleep(_POLL * 2)
         return True
 

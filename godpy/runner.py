@@ -30,6 +30,8 @@ class RunOptions:
     events: bool
     socket: str
     insecure_config: bool = False
+    socket_group: str | None = None
+    state_path: str | None = None
 
 
 def run(options: RunOptions) -> int:
@@ -53,6 +55,8 @@ def _serve(options: RunOptions, report) -> int:
         use_events=options.events,
         socket_path=options.socket,
         insecure_config=options.insecure_config,
+        socket_group=options.socket_group,
+        state_path=options.state_path,
     )
     held = HeldLog(log.get_logger())
     try:

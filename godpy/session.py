@@ -22,6 +22,8 @@ DEFAULT_SETTINGS = {
     "terminate_timeout": None,
     "log_buffer_size": 100,
     "notify_interval": 60.0,
+    "socket_group": None,
+    "state_file": None,
 }
 
 
@@ -106,6 +108,13 @@ class Session:
             raise AttributeProblem(f"God.{name} must be set before any watch or task is defined")
         if name == "notify_interval":
             value = _seconds_setting(name, value)
+        if name == "socket_group" and value is not None:
+            from godpy.socket_file import group_id
+
+            try:
+                group_id(value)
+            except (KeyError, ValueError):
+                raise AttributeProblem(f"God.socket_group: no such group {value!r}") from None
         self.settings[name] = value
         if name == "use_events" and not value:
             self.events = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,9 @@ class Task(TaskConfig):
         self._pending_cause: tuple[str, str | None] | None = None
         self._timers: dict = {}  # Future -> due time on the driver's clock
         self._action: str | None = None  # "starting", ... while an action runs
+        self._on_change: Callable | None = None
+        self._halted: str | None = None  # the intent a daemon shutdown left alone
+        self._restored: dict | None = None  # the state file's record, until resumed
         super().__init__(plugins, **attrs)
 
     @property
@@ -48,11 +52,19 @@ class Task(TaskConfig):
         return self._events
 
     # -- runtime wiring ------------------------------------------------------------------
-    def attach_runtime(self, driver, events=None, notifier=None) -> None:
-        """Give the task its driver, event handler and notification hook."""
+    def attach_runtime(self, driver, events=None, notifier=None, on_change=None) -> None:
+        """Give the task its driver, event handler and notification hook, and
+        ``on_change(task)``, called on the driver whenever the state file's record of the
+        task may have changed."""
         self._driver = driver
         self._events = events
         self._notifier = notifier
+        self._on_change = on_change
+
+    def changed(self) -> None:
+        """Tell the daemon that this task's record changed (driver thread)."""
+        if self._on_change is not None:
+            self._on_change(self)
 
     def applog(self, level: int, message: str, *args) -> None:
         """Log ``"<name> <message>"`` and keep it in this task's log ring."""
@@ -85,6 +97,7 @@ class Task(TaskConfig):
             cond.process("state_change", (from_state, to_state))
         if landed != to_state:
             self.applog(logging.INFO, "landed in '%s'", landed)
+        self.changed()
 
     def enable_state(self) -> None:
         """Attach the current state's conditions (after its action has run)."""
@@ -289,6 +302,45 @@ class Task(TaskConfig):
             self.applog(logging.INFO, "cancelled %d pending timer(s)", cancelled)
         return cancelled
 
+    # -- the state file -------------------------------------------------------------------
+    def intent(self) -> str:
+        """What the operator wants: ``monitored`` or ``unmonitored`` (Watch adds more)."""
+        if self._halted is not None:
+            return self._halted
+        return "unmonitored" if self._state == UNMONITORED else "monitored"
+
+    def persist(self) -> dict:
+        """This task's record for the state file (driver thread)."""
+        retry = self.next_timer_in()
+        return {
+            "intent": self.intent(),
+            "retry_at": None if retry is None else round(time.time() + retry, 3),
+        }
+
+    def restore(self, saved: dict) -> None:
+        """Take an earlier godpy's record (before the driver starts); ``resume`` acts."""
+        self._restored = saved
+
+    def resume(self) -> None:
+        """Carry on as the record says: monitor, or stay unmonitored (with its retry)."""
+        saved, self._restored = self._restored or {}, None
+        intent = saved.get("intent", "monitored" if self.autostart else "unmonitored")
+        if intent == "monitored":
+            self.monitor()
+            return
+        retry_at = saved.get("retry_at")
+        if intent == "unmonitored" and isinstance(retry_at, (int, float)):
+            self.applog(logging.INFO, "monitoring resumes at the retry the last godpy set")
+            self.after(max(0.0, retry_at - time.time()), self.monitor)
+        self.changed()
+
+    def halt(self) -> None:
+        """The daemon shuts down: stop monitoring, keeping the operator's intent."""
+        self._halted = self.intent()
+        self.cancel_timers()
+        if self._state != UNMONITORED:
+            self.move(UNMONITORED)
+
     def control(self, command: str) -> dict:
         """Carry out a CLI command on a generic task; returns its outcome.
 
@@ -302,6 +354,7 @@ class Task(TaskConfig):
             self.monitor()
         elif command not in ("stop", "unmonitor"):
             raise ValueError(f"unknown command {command!r}")
+        self.changed()
         return self.outcome(True)
 
     def cause(self) -> str | None:

@@ -18,21 +18,25 @@ import pwd
 import stat
 
 
-def trust_problem(path: str, uid: int | None = None) -> str | None:
+def trust_problem(path: str, uid: int | None = None, folder: bool = False) -> str | None:
     """Why ``path`` must not be trusted, as ``<what is wrong>; fix: <command>``, or None.
 
     Args:
         path: a file (or a folder whose every file will be run, as ``load_plugins`` does).
         uid: the daemon's user (default: this process's effective uid); root is always
             trusted too.
+        folder: ``path`` is a folder in which files are created (pid files, logs): it
+            must not be writable by others at all, while the folders above it may be
+            sticky (a root-owned folder in ``/tmp`` cannot be renamed by another user).
 
     Raises:
         OSError: a part of the path cannot be examined.
     """
     trusted = {0, os.geteuid() if uid is None else uid}
     passed, real = _walk(os.path.abspath(path))
-    checks = [(real, False), (os.path.dirname(real), False)]
-    checks += [(folder, True) for folder in reversed(passed) if folder != os.path.dirname(real)]
+    strict = [real] if folder else [real, os.path.dirname(real)]
+    checks = [(where, False) for where in strict]
+    checks += [(where, True) for where in reversed(passed) if where not in strict]
     for where, sticky_ok in checks:
         problem = _problem(where, trusted, sticky_ok)
         if problem:

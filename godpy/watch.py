@@ -120,6 +120,7 @@ class Watch(Task):
         self._waiters: list[tuple[Future, int]] = []  # (outcome, deaths when asked)
         self._deaths = 0  # moves back to start: the process died or did not come up
         self._death: str | None = None  # why, the last time
+        self._stopped = False  # the operator stopped it: it stays stopped
         self._sleep = time.sleep
         super().__init__(plugins, **attrs)
 
@@ -240,9 +241,15 @@ class Watch(Task):
     def _install_keepalive(self, events, interval, memory_max, cpu_max, memory_times, cpu_times):
         every = interval or self.interval or 5.0
         # Every monitored state reacts to a process that is not running: a start that did
-        # not come up goes back to start (with the backoff), never waits for ever.
-        with self.transition(["init", "start", "restart"], {True: "up", False: "start"}) as on:
+        # not come up goes back to start (with the backoff), never waits for ever. A state
+        # whose way to up the config declares itself (a readiness check) keeps it.
+        ready = [s for s in ("start", "restart") if self._metrics.get(s)]
+        plain = ["init", *(s for s in ("start", "restart") if s not in ready)]
+        with self.transition(plain, {True: "up", False: "start"}) as on:
             on.condition("process_running", running=True, interval=every)
+        if ready:
+            with self.transition(ready, "start") as on:
+                on.condition("process_running", running=False, interval=every)
         with self.start_if() as on:
             if events:
                 on.condition("process_exits")
@@ -307,7 +314,7 @@ class Watch(Task):
                 problems.append(f"{where}: {attr} must be a command string or an argv list")
             elif isinstance(value, str) and not value.strip():
                 problems.append(f"{where}: {attr} is empty")
-        problems += self._pid_folder_problems()
+        problems += self._pid_folder_problems() + self._log_folder_problems()
         if self.kill_mode not in KILL_MODES:
             problems.append(
                 f"{where}: kill_mode must be one of {', '.join(map(repr, KILL_MODES))}, "
@@ -317,6 +324,28 @@ class Watch(Task):
             problems.append(f"{where}: env must be a dict of names to values")
         if self.chroot is not None and not os.path.isdir(self.chroot):
             problems.append(f"{where}: chroot {self.chroot!r} is not a directory")
+        return problems
+
+    def _log_folder_problems(self) -> list[str]:
+        """godpy opens the logs of a watch that runs as godpy's user itself: a folder on
+        the way that another user could swap would let that user pick the file."""
+        if self._process is None or self._process.spec.switches_user or self.chroot:
+            return []
+        problems = []
+        for attr in ("log", "err_log"):
+            path = getattr(self, attr)
+            folder = os.path.dirname(os.path.abspath(path)) if path else None
+            if not folder or not os.path.isdir(folder):
+                continue
+            try:
+                problem = trust_problem(folder, self._process.spec.uid, folder=True)
+            except OSError as exc:
+                problem = f"cannot examine it: {exc.strerror or exc}"
+            if problem:
+                problems.append(
+                    f"{self.describe()}: {attr} folder {folder} is not safe: {problem}; or set "
+                    "w.uid to the user who owns it (the log is then opened as that user)"
+                )
         return problems
 
     def _pid_folder_problems(self) -> list[str]:
@@ -331,7 +360,7 @@ class Watch(Task):
         if not os.path.isdir(folder):
             return [f"{self.describe()}: {what} {folder!r} does not exist"] if self.pid_file else []
         try:
-            problem = trust_problem(folder, self._process.spec.uid)
+            problem = trust_problem(folder, self._process.spec.uid, folder=True)
         except OSError as exc:
             problem = f"cannot examine it: {exc.strerror or exc}"
         if problem is None:
@@ -339,9 +368,9 @@ class Watch(Task):
         return [f"{self.describe()}: {what} {folder} is not safe: {problem}"]
 
     # -- state machine -------------------------------------------------------------------
-    def attach_runtime(self, driver, events=None, notifier=None) -> None:
+    def attach_runtime(self, driver, events=None, notifier=None, on_change=None) -> None:
         """Task wiring, plus: our child's exit (SIGCHLD) reaches the driver as a message."""
-        super().attach_runtime(driver, events, notifier)
+        super().attach_runtime(driver, events, notifier, on_change)
         if self._process is not None:
             self._process.on_exit = self._child_exited
 
@@ -435,6 +464,7 @@ class Watch(Task):
             self._action = None
         self.enable_state()
         self._settle_waiters()
+        self.changed()
 
     def _cancel_deferred(self) -> None:
         if self._deferred is not None:
@@ -486,6 +516,7 @@ class Watch(Task):
         (and has run ``CONFIRM`` seconds) or has clearly failed.
         """
         self.cancel_timers()
+        self._stopped = command == "stop"
         if command in ("start", "monitor", "restart") and self._backoff is not None:
             self._backoff.rearm()
         if command in ("start", "monitor"):
@@ -501,11 +532,13 @@ class Watch(Task):
             finally:
                 self._action = None
             pid = self._process.pid
+            self.changed()
             return self.outcome(pid is None, None if pid is None else f"pid {pid} still runs")
         elif command == "restart":
             self.move("restart")
         elif command == "unmonitor":
             self.unmonitor()
+            self.changed()
             return self.outcome(True)
         else:
             raise ValueError(f"unknown command {command!r}")
@@ -555,6 +588,55 @@ class Watch(Task):
         at = self._next_start_at
         return 0.0 if at is None else max(0.0, at - self._driver.clock())
 
+    # -- the state file -------------------------------------------------------------------
+    def intent(self) -> str:
+        """``monitored``, ``unmonitored``, ``stopped`` (by the operator) or ``failed``."""
+        if self._halted is not None:
+            return self._halted
+        if self._state == "failed":
+            return "failed"
+        return "stopped" if self._stopped else super().intent()
+
+    def persist(self) -> dict:
+        """The task's record plus the process (pid, start time, counters, last exit), the
+        quick deaths in a row and why it failed (driver thread)."""
+        record = super().persist()
+        record.update(self._process.export())
+        record["quick_deaths"] = self._backoff.quick_deaths if self._backoff else 0
+        record["failure"] = self._failure
+        return record
+
+    def restore(self, saved: dict) -> None:
+        """Re-adopt the process an earlier godpy ran, if it still runs (identity-checked),
+        and carry its counters and history on (before the driver starts)."""
+        super().restore(saved)
+        alive = self._process.restore(saved)
+        if not alive and saved.get("pid") and saved.get("intent") == "monitored":
+            self._process.last_exit = "exited while godpy was down"
+        if self._backoff is not None:
+            self._backoff.quick_deaths = int(saved.get("quick_deaths") or 0)
+        self._stopped = saved.get("intent") == "stopped"
+
+    def resume(self) -> None:
+        """A failed watch stays failed, a stopped one stopped; the rest as Task's."""
+        saved = self._restored or {}
+        if saved.get("intent") == "failed":
+            self._restored = None
+            self._state, self._failure = "failed", saved.get("failure")
+            self.changed()
+            return
+        super().resume()
+
+    def halt(self) -> None:
+        """The daemon shuts down: stop monitoring and stop the process, keeping intent."""
+        super().halt()
+        self._action = "stopping"
+        try:
+            self.action("stop")
+        finally:
+            self._action = None
+        self.changed()
+
     def remove_file(self, path: str) -> bool:
         """Delete ``path`` with the rights of the watch's user (for behaviors); False when
         there was nothing to delete.
@@ -581,6 +663,8 @@ class Watch(Task):
         cause = data.get("reason")
         if self._cause and self._cause[0] in _EXIT_CAUSES:  # the exit status says it all
             cause = None
+        if self._stopped and self._state == UNMONITORED:
+            cause = f"stopped by the operator ('godpy start {self.name}' starts it)"
         reasons = [self._failure or cause, None if self._failure else proc.exit_reason()]
         data.update(
             pid=pid,

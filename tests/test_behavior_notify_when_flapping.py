@@ -4,6 +4,7 @@ import sys
 
 import pytest
 from behavior_helpers import make_watch
+from conftest import wait_until
 from godpy.behaviors.notify_when_flapping import NotifyWhenFlapping
 
 CRASHES = [sys.executable, "-c", "raise SystemExit(1)"]
@@ -19,20 +20,27 @@ def flapping_watch(tmp_path, pids, clock, **attrs):
     return w, sent
 
 
+def start(w):
+    """Start the crashing program once its last run has ended (a running process is never
+    started twice)."""
+    wait_until(lambda: w.process.pid is None, what="the last run to end")
+    w.action("start")
+
+
 @pytest.mark.integration
 def test_third_start_within_the_window_notifies(tmp_path, pids, clock):
     """Three real starts within 60 s notify once, with God's message and the behavior."""
     w, sent = flapping_watch(tmp_path, pids, clock)
     for _ in range(2):
-        w.action("start")
+        start(w)
         clock.advance(10)
     assert sent == []
-    w.action("start")
+    start(w)
     task, source, names, message, priority, category = sent[0]
     assert (task, names, priority, category) == (w, ["ops"], None, None)
     assert isinstance(source, NotifyWhenFlapping)
     assert message == "app has called start/restart 3 times in 60 seconds"
-    w.action("start")
+    start(w)
     assert len(sent) == 1, "the count starts again after a notification"
 
 
@@ -41,7 +49,7 @@ def test_starts_outside_the_window_do_not_count(tmp_path, pids, clock):
     """Starts older than `seconds` are forgotten."""
     w, sent = flapping_watch(tmp_path, pids, clock, seconds="1min")
     for _ in range(5):
-        w.action("start")
+        start(w)
         clock.advance(31)
     assert sent == []
 

@@ -31,7 +31,9 @@ pytestmark = pytest.mark.system
 STATUS_JSON_KEYS = [
     "name",
     "group",
+    "kind",
     "state",
+    "action",
     "pid",
     "uptime",
     "restarts",
@@ -184,13 +186,16 @@ def test_no_wait_returns_before_the_restart_is_done(tmp_path, godpy_run, pids):
 
 
 def test_command_timeout_reports_what_is_pending(tmp_path, godpy_run, pids):
-    """A command still running at --timeout exits 1 and names the pending watch."""
+    """A command still running at --timeout exits 1 and says what the watch is doing."""
     run = start_daemon(godpy_run, _stubborn(tmp_path, 3))
     pids.add(live_pid(tmp_path, "stubborn"))
     result = cli("stop", "stubborn", "--timeout", "0.5", socket=run.socket)
     assert result.returncode == 1
-    assert result.stdout == "Sending 'stop' command to: stubborn\n"
-    assert result.stderr == "godpy: still pending after 0.5s: stubborn\n"
+    assert result.stdout == (
+        "Sending 'stop' command to: stubborn\n"
+        "  stubborn: unmonitored  still stopping after 0.5s (see: godpy log stubborn)\n"
+    )
+    assert result.stderr == "godpy: not stopped: stubborn\n"
 
 
 def test_unknown_name_exits_1_with_a_suggestion(tmp_path, app):
@@ -285,7 +290,9 @@ def test_status_json_is_a_stable_list(tmp_path, godpy_run, pids):
     assert by_name["crasher"] == {
         "name": "crasher",
         "group": None,
+        "kind": "watch",
         "state": "unmonitored",
+        "action": None,
         "pid": None,
         "uptime": None,
         "restarts": 0,

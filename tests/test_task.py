@@ -701,13 +701,14 @@ def test_state_command_is_stored_not_set_as_attribute():
 
 
 def test_status_reason_names_the_condition_that_unmonitored_the_task(clock):
-    """A condition that sends the task to unmonitored is named in snapshot's reason."""
+    """A condition that sends the task to unmonitored is named in snapshot's reason, with
+    what it said."""
     t = make_task()
     with t.transition("a", "unmonitored") as on:
         on.condition(Script, script=[True])
     monitor(t, clock)
     assert t.state == "unmonitored"
-    assert t.snapshot()["reason"] == "script"
+    assert t.snapshot()["reason"] == "script: reading 1"
 
 
 def test_status_reason_is_cleared_by_a_command(clock):

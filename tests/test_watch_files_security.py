@@ -209,3 +209,50 @@ def test_pid_file_directory_writable_by_others_is_refused(tmp_path):
     w = Watch(name="w", start="sleep 1")
     w.build(str(folder), Children())
     assert any("pid_file_directory" in p and "not safe" in p for p in w.valid())
+
+
+def test_root_watch_log_in_a_folder_the_user_owns_is_refused(throwaway_user, home, tmp_path):
+    """A watch running as godpy's user opens its log itself: a folder on the way that the
+    service user owns (it could swap a folder for a symlink) is a config problem."""
+    w = Watch(name="w", start="sleep 1", log=os.path.join(home, "sub", "app.log"))
+    os.mkdir(os.path.join(home, "sub"))
+    w.build(str(tmp_path), Children())
+    (problem,) = [p for p in w.valid() if "log folder" in p]
+    assert f"log folder {home}/sub is not safe: {home}" in problem
+    assert problem.endswith(
+        "or set w.uid to the user who owns it (the log is then opened as that user)"
+    )
+    mine = Watch(name="w", start="sleep 1", uid=throwaway_user.name, log=w.log)
+    mine.build(str(tmp_path), Children())
+    assert not [p for p in mine.valid() if "log folder" in p]
+
+
+def test_pid_file_rewritten_by_the_user_does_not_lose_the_process(throwaway_user, home, made, pids):
+    """`echo 1 > app.pid` while the real process runs: godpy keeps watching the real one
+    (it neither adopts pid 1 nor calls the live process exited)."""
+    pid_file = os.path.join(home, "app.pid")
+    daemonize = f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}"
+    proc = made(["sh", "-c", daemonize], pid_file=pid_file, credentials=creds(throwaway_user))
+    proc.start()
+    pid = pids.add(wait_until(lambda: proc.pid))
+    as_user(throwaway_user, "sh", "-c", f"echo 1 > {pid_file}")
+    assert proc.pid == pid
+    proc.stop()
+    assert not alive(pid)
+
+
+def test_pid_file_watch_restarts_at_once_when_the_old_group_is_empty(made, tmp_path, pids):
+    """After a kill -9 that leaves nothing of the group, settle does not wait out
+    pid_file_grace (30 s here) for a new pid file."""
+    pid_file = str(tmp_path / "app.pid")
+    daemonize = f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}"
+    proc = made(["setsid", "sh", "-c", daemonize], pid_file=pid_file, pid_file_grace=30)
+    proc.start()
+    pid = pids.add(wait_until(lambda: proc.pid))
+    os.kill(pid, 9)
+    wait_until(lambda: not alive(pid))
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        settled = pool.submit(proc.settle)
+        assert settled.result(timeout=15) is False  # nothing to adopt: start anew

@@ -1,0 +1,89 @@
+"""The state file: what the operator asked of each watch, kept outside the daemon.
+
+A small JSON file, written atomically (write, fsync, rename, fsync the folder) by the
+daemon's main loop whenever an operator or the lifecycle changes something. A godpy
+started again with the same command line reads it: running processes are re-adopted
+(pid and start time), a stopped watch stays stopped, counters and history carry on.
+A corrupt file, or one of another version, is logged and ignored, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from godpy.log import get_logger
+from godpy.trust import trust_problem
+
+VERSION = 1
+
+
+def default_path(socket_path: str) -> str:
+    """``godpy.state`` next to ``godpy.sock``: the same command line finds the same file,
+    in the socket's folder that only the daemon's user can write."""
+    base, ext = os.path.splitext(os.path.abspath(socket_path))
+    return (base if ext == ".sock" else base + ext) + ".state"
+
+
+class StateFile:
+    """Reads and writes the per-task records of one daemon.
+
+    Args:
+        path: the file.
+    """
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+
+    def read(self) -> dict[str, dict]:
+        """Task name -> record; empty (and a warning logged) when missing or unusable."""
+        try:
+            with open(self.path, "rb") as fh:
+                data = json.loads(fh.read(4 * 1024 * 1024) or b"null")
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            return self._ignored(f"unreadable ({exc})")
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            found = data.get("version") if isinstance(data, dict) else type(data).__name__
+            return self._ignored(f"version {found!r}, not {VERSION}")
+        tasks = data.get("tasks")
+        if not isinstance(tasks, dict) or not all(isinstance(v, dict) for v in tasks.values()):
+            return self._ignored("no 'tasks' table")
+        try:
+            problem = trust_problem(self.path)
+        except OSError as exc:
+            problem = str(exc)
+        if problem:
+            return self._ignored(f"not trusted: {problem}")
+        return tasks
+
+    def _ignored(self, why: str) -> dict:
+        get_logger().warning("state file %s ignored: %s; starting from the config", self.path, why)
+        return {}
+
+    def write(self, tasks: dict[str, dict]) -> None:
+        """Replace the file with ``tasks`` (mode 0600), atomically and durably.
+
+        Raises:
+            OSError: the file could not be written (the old one is left as it was).
+        """
+        folder = os.path.dirname(self.path)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        data = json.dumps({"version": VERSION, "tasks": tasks}, sort_keys=True).encode()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+        dirfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dirfd)
+        finally:
+            os.close(dirfd)
