@@ -279,11 +279,12 @@ def log(ctx, target, follow):
 @_socket_option
 @click.pass_context
 def load(ctx, path, action, insecure_config):
-    """Load FILE into the running daemon.
+    """Load FILE into the running daemon, changing only what changed.
 
-    Watches of the same name are replaced; ACTION says what happens to watches the file
-    no longer defines: leave (default), stop (stop and remove) or remove (forget, leave
-    the process running). A bad file changes nothing.
+    Each watch is unchanged, updated (conditions and the like: no restart), restarted
+    (its process settings changed) or added; ACTION says what happens to watches the file
+    no longer defines: leave (default: left), stop (stopped and forgotten) or remove
+    (removed, the process left running). A bad file changes nothing.
     """
     if not os.path.isfile(path):
         raise Failure(f"{path}: no such file")
@@ -295,9 +296,9 @@ def load(ctx, path, action, insecure_config):
         for line in result["errors"]:
             click.echo(f"godpy: {line}", err=True)
         raise Failure("config not loaded; nothing changed")
-    click.echo(f"Loaded {path}: {', '.join(result['loaded']) or 'no watches'}")
-    if result["removed"]:
-        click.echo(f"Removed ({action}): {', '.join(result['removed'])}")
+    click.echo(f"Loaded {path}")
+    for name, verdict in sorted(result["results"].items()):
+        click.echo(f"  {name}: {verdict}")
 
 
 @main.command()

@@ -67,6 +67,7 @@ def load(
     contacts=None,
     insecure: bool = False,
     check_only: bool = False,
+    settings: dict | None = None,
 ) -> Session:
     """Run the config at ``path`` and return its checked session.
 
@@ -82,12 +83,21 @@ def load(
         insecure: run files that others could have written, with a warning
             (``--insecure-config``); the warnings are in ``session.warnings``.
         check_only: ``godpy check``: create nothing, not even the pid directory.
+        settings: a running daemon's settings, which a loaded file starts from.
 
     Raises:
         ConfigError: with one line per problem; nothing has been started.
     """
     path = os.path.abspath(path)
-    session = Session(path, events, children, contacts, insecure=insecure, check_only=check_only)
+    session = Session(
+        path,
+        events,
+        children,
+        contacts,
+        insecure=insecure,
+        check_only=check_only,
+        settings=settings,
+    )
     sources = [(file, read_trusted(session, file)) for file in config_files(path)]
     token = CURRENT.set(session)
     try:

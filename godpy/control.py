@@ -228,7 +228,7 @@ class ControlApi:
             load = self.daemon.submit(self.daemon.load_more, path, action, insecure is True)
             return load.result()
         except ConfigError as exc:
-            return {"errors": exc.problems, "loaded": [], "removed": []}
+            return {"errors": exc.problems, "results": {}}
 
     def terminate(self) -> dict:
         """Stop every watch, then the daemon; returns once the watches are stopped."""

@@ -6,6 +6,7 @@ children and carries out what signals and the ``terminate``/``quit`` commands as
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import signal
@@ -14,13 +15,14 @@ import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from godpy import config
+from godpy import config, reload
 from godpy import log as godlog
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
 from godpy.log import WatchLogBuffer, get_logger
 from godpy.notifier import Notifier, Policy
 from godpy.process import Children
+from godpy.session import RELOADABLE
 from godpy.state_file import StateFile
 from godpy.state_file import default_path as default_state_path
 from godpy.task import UNMONITORED, Task
@@ -155,7 +157,7 @@ class Daemon:
     def _changed(self, task: Task) -> None:
         """A task's record changed (its driver thread): the main loop writes the file."""
         if self.state is not None:
-            self.signals.put(("persist", task.name, task.persist()))
+            self.signals.put(("persist", task, task.persist()))
 
     def submit(self, func, *args) -> Future:
         """Run ``func(*args)`` on the main loop, the one owner of the set of tasks and of
@@ -182,42 +184,67 @@ class Daemon:
 
     # -- changes while running (called from control threads) -----------------------------
     def load_more(self, path: str, action: str, insecure: bool = False) -> dict:
-        """Load another config: same-name tasks are replaced, others get ``action``.
+        """Load another config (main loop): each task is compared with the running one.
 
-        Its contacts are added (same-name ones replaced); its ``notify`` names may name
-        contacts the daemon already has.
-
-        ``leave`` keeps tasks the file does not define, ``stop`` stops and removes them,
-        ``remove`` removes them and leaves their processes running. ``insecure`` loads a
-        file others could have written (``--insecure-config``), listed in ``warnings``.
+        Same-name tasks are kept (``unchanged``), replaced in place (``updated``) or
+        restarted with their new process settings (``restarted``); new ones are
+        ``added``; ``action`` says what happens to tasks the file does not define:
+        ``leave`` (``left``), ``stop`` (``stopped`` and forgotten) or ``remove``
+        (``removed``, processes left running). The file starts from the daemon's settings;
+        a setting it changes is applied or refused with a warning. Contacts are added
+        (same-name ones replaced). ``insecure`` loads a file others could have written.
         Raises ConfigError (nothing changed) when the file is bad.
         """
         events = self.events.loaded
-        session = config.load(path, events, self.children, self.contacts, insecure)
+        session = config.load(
+            path, events, self.children, self.contacts, insecure, settings=self.settings
+        )
+        self._apply_settings({n: session.settings[n] for n in RELOADABLE})
         self.contacts.update(session.contacts)
         if self.notifier is not None:
             self.notifier.update(session.contacts)
-        loaded = []
+        results = {}
         for task in session.tasks:
-            self.records.pop(task.name, None)
             old = self.tasks.get(task.name)
-            monitor = task.autostart if old is None else old.state != UNMONITORED
-            if old is not None:
-                self._retire(old)
-                if isinstance(task, Watch) and isinstance(old, Watch):
-                    task.process.inherit(old.process)
-            self.tasks[task.name] = task
-            self._drive(task)
-            if monitor:
-                task.driver.message("monitor")
-            loaded.append(task.name)
-        removed = []
-        if action in ("stop", "remove"):
-            for name in sorted(set(self.tasks) - set(loaded)):
+            results[task.name] = verdict = reload.plan(old, task)
+            if verdict != "unchanged":
+                self._replace(old, task, verdict)
+        for name in sorted(set(self.tasks) - set(results)):
+            if action == "leave":
+                results[name] = "left"
+            else:
                 self.remove_task(self.tasks[name], stop=action == "stop")
-                removed.append(name)
-        get_logger().info("loaded %s: %s", path, ", ".join(loaded) or "nothing")
-        return {"errors": [], "loaded": loaded, "removed": removed, "warnings": session.warnings}
+                results[name] = "stopped" if action == "stop" else "removed"
+        summary = ", ".join(f"{n} {v}" for n, v in sorted(results.items()))
+        get_logger().info("loaded %s: %s", path, summary or "nothing")
+        return {"errors": [], "results": results, "warnings": session.warnings}
+
+    def _replace(self, old: Task | None, new: Task, verdict: str) -> None:
+        """Put ``new`` in ``old``'s place: it takes over the process and its history, and
+        is monitored if ``old`` was (a ``restarted`` one after its old process stopped)."""
+        monitor = new.autostart if old is None else old.state != UNMONITORED
+        if old is not None:
+            if verdict == "restarted" and monitor:
+                old.driver.message("halt").result(self.terminate_timeout())
+            self._retire(old)
+            if isinstance(new, Watch) and isinstance(old, Watch):
+                new.process.inherit(old.process)
+                new.take_intent(old)
+            self.records.pop(new.name, None)
+        self.tasks[new.name] = new
+        self._drive(new)
+        if monitor:
+            new.driver.message("monitor")
+        else:
+            new.driver.message("changed")
+
+    def _apply_settings(self, applied: dict) -> None:
+        self.settings.update(applied)
+        if "log_buffer_size" in applied:
+            self.log_buffer.size = int(applied["log_buffer_size"])
+        if "notify_interval" in applied and self.notifier is not None:
+            interval = float(applied["notify_interval"])
+            self.notifier.policy = dataclasses.replace(self.notifier.policy, interval=interval)
 
     def remove_task(self, task: Task, stop: bool = False) -> None:
         """Unmonitor (and with ``stop`` stop) a task, end its driver and forget it."""
@@ -260,6 +287,8 @@ class Daemon:
             except queue.Empty:
                 item = None
             self.children.reap()
+            if self._dirty and self.signals.empty() and not isinstance(item, tuple):
+                self.save()  # once the burst of records is in
             if isinstance(item, tuple):
                 self._serve(item)
                 if self._dirty and self.signals.empty():
@@ -282,9 +311,9 @@ class Daemon:
         """A message to the main loop: a task's new record, or a call from a control
         thread (``load``, ``remove``)."""
         if item[0] == "persist":
-            _, name, record = item
-            if name in self.tasks:
-                self.records[name] = record
+            _, task, record = item
+            if self.tasks.get(task.name) is task:  # not a task replaced meanwhile
+                self.records[task.name] = record
                 self._dirty = True
             return
         _, func, args, future = item

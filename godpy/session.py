@@ -27,6 +27,10 @@ DEFAULT_SETTINGS = {
 }
 
 
+#: Settings a file loaded into a running daemon may change; the others stay the daemon's.
+RELOADABLE = ("notify_interval", "log_buffer_size", "terminate_timeout")
+
+
 def default_pid_directory() -> str:
     """``/var/run/godpy`` for root, ``~/.godpy/pids`` for anyone else."""
     if os.geteuid() == 0:
@@ -83,6 +87,7 @@ class Session:
         contacts: dict[str, Contact] | None = None,
         insecure: bool = False,
         check_only: bool = False,
+        settings: dict | None = None,
     ):
         self.path = path
         self.insecure = insecure
@@ -91,7 +96,8 @@ class Session:
         self.included: dict = {}
         self.events = events
         self.children = children or Children()
-        self.settings = dict(DEFAULT_SETTINGS)
+        self.settings = {**DEFAULT_SETTINGS, **(settings or {})}  # a running daemon's
+        self._running = settings is not None
         self.plugins = Plugins()
         self.tasks: list[Task] = []
         self.problems: list[str] = []
@@ -108,6 +114,12 @@ class Session:
             raise AttributeProblem(f"God.{name} must be set before any watch or task is defined")
         if name == "notify_interval":
             value = _seconds_setting(name, value)
+        if self._running and name not in RELOADABLE and value != self.settings[name]:
+            self.warnings.append(
+                f"God.{name} = {value!r} ignored: the running daemon keeps "
+                f"{self.settings[name]!r} (restart godpy to change it)"
+            )
+            return
         if name == "socket_group" and value is not None:
             from godpy.socket_file import group_id
 

@@ -627,6 +627,11 @@ class Watch(Task):
             return
         super().resume()
 
+    def take_intent(self, old: Watch) -> None:
+        """Replacing ``old`` on reload: an operator's stop still holds (main loop, while
+        neither driver runs a command)."""
+        self._stopped = old._stopped
+
     def halt(self) -> None:
         """The daemon shuts down: stop monitoring and stop the process, keeping intent."""
         super().halt()

@@ -401,14 +401,14 @@ def _reload(tmp_path):
 
 
 def test_load_leave_replaces_keeping_state_and_starts_new_watches(tmp_path, app, pids):
-    """`load FILE`: replaced watches keep their process and (un)monitored state; new ones start."""
+    """`load FILE`: the same watches are left as they are, new ones start, one line each."""
     run, before = app
     assert cli("unmonitor", "solo", socket=run.socket).returncode == 0
     path = _reload(tmp_path)
     result = cli("load", path, socket=run.socket)
     assert (result.returncode, result.stdout, result.stderr) == (
         0,
-        f"Loaded {path}: solo, web-0, fresh\n",
+        f"Loaded {path}\n  fresh: added\n  solo: unchanged\n  web-0: unchanged\n  web-1: left\n",
         "",
     )
     fresh = pids.add(live_pid(tmp_path, "fresh"))
@@ -434,7 +434,7 @@ def test_load_stop_stops_and_removes_missing_watches(tmp_path, app, pids):
     result = cli("load", path, "stop", socket=run.socket)
     assert (result.returncode, result.stdout) == (
         0,
-        f"Loaded {path}: solo, web-0, fresh\nRemoved (stop): web-1\n",
+        f"Loaded {path}\n  fresh: added\n  solo: unchanged\n  web-0: unchanged\n  web-1: stopped\n",
     )
     pids.add(live_pid(tmp_path, "fresh"))
     assert not alive(before["web-1"]) and alive(before["web-0"])
@@ -450,7 +450,7 @@ def test_load_remove_forgets_missing_watches_leaving_them_running(tmp_path, app,
     result = cli("load", path, "remove", socket=run.socket)
     assert (result.returncode, result.stdout) == (
         0,
-        f"Loaded {path}: solo, web-0, fresh\nRemoved (remove): web-1\n",
+        f"Loaded {path}\n  fresh: added\n  solo: unchanged\n  web-0: unchanged\n  web-1: removed\n",
     )
     pids.add(live_pid(tmp_path, "fresh"))
     assert alive(before["web-1"])

@@ -213,7 +213,10 @@ def test_daemon_runs_a_folder_and_load_runs_god_load_again(tmp_path, pids):
         )
         config.write_text(config.read_text().replace("'b.god.py']", "'b.god.py', 'c.god.py']"))
         loaded = cli("load", config, socket=run.socket)
-        assert (loaded.returncode, loaded.stdout) == (0, f"Loaded {config}: a, b, c\n")
+        assert (loaded.returncode, loaded.stdout) == (
+            0,
+            f"Loaded {config}\n  a: unchanged\n  b: unchanged\n  c: added\n",
+        )
         assert cli("terminate", socket=run.socket).returncode == 0
         assert run.proc.wait(60) == 0
         assert run.text() == "", "--log-level warn logged more than warnings"
