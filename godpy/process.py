@@ -189,6 +189,7 @@ class Process:
         self._stopping = False
         self._env: dict[str, str] | None = None
         self._warned = False  # the "does it daemonize itself?" hint, once
+        self._reaped: int | None = None  # the pid of our child reaped last
         #: called from the daemon's main thread when our child has exited; returns True
         #: when the driver will reap it (the watch sets it)
         self.on_exit: Callable[[], bool] | None = None
@@ -341,8 +342,8 @@ class Process:
         """
         popen = self._popen
         if popen is None or popen.pid != pid:
-            self.reap()
-            return None  # not our child: its status is in the event
+            self.reap()  # ours, reaped already (SIGCHLD came first): its status is known
+            return self.last_exit if pid is not None and pid == self._reaped else None
         try:
             popen.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -350,6 +351,7 @@ class Process:
         return self.reap()
 
     def _record_exit(self, returncode: int) -> None:
+        self._reaped = self._popen.pid if self._popen is not None else None
         self._exited_at = time.monotonic()
         self.last_exit = describe_status(returncode)
         if returncode == EXIT_LOG and self.spec.switches_user:

@@ -44,6 +44,15 @@ def trust_problem(path: str, uid: int | None = None, folder: bool = False) -> st
     return None
 
 
+def unsafe_folder(folder: str, uid: int) -> str | None:
+    """Why files godpy creates in ``folder`` for a process of ``uid`` would not be safe
+    (pid files, logs), or None: the folder must be writable only by root and ``uid``."""
+    try:
+        return trust_problem(folder, uid, folder=True)
+    except OSError as exc:
+        return f"cannot examine it: {exc.strerror or exc}"
+
+
 def _problem(path: str, trusted: set[int], sticky_ok: bool) -> str | None:
     st = os.stat(path)
     owner = _user(st.st_uid)
