@@ -1,7 +1,7 @@
 """process_exits: an event condition fired the moment the watched process exits."""
 
 from godpy.condition import EventCondition
-from godpy.pids import watched_pid
+from godpy.pids import describe_status, watched_pid
 
 
 class ProcessExits(EventCondition):
@@ -45,13 +45,11 @@ class ProcessExits(EventCondition):
     def accept(self, payload) -> bool:
         """Describe the exit: reap our child for its exact status, else use the event's."""
         payload = payload or {}
+        status = payload.get("status")
+        code = None if status is None else -(status & 0x7F) if status & 0x7F else status >> 8
         process = getattr(self.task, "process", None)
-        reason = process.collect(payload.get("pid")) if process is not None else None
-        if reason is None and payload.get("status") is not None:
-            from godpy.pids import describe_status
-
-            status = payload["status"]
-            code = -(status & 0x7F) if status & 0x7F else status >> 8
+        reason = process.collect(payload.get("pid"), code) if process is not None else None
+        if reason is None and code is not None:
             reason = describe_status(code)
         pid = payload.get("pid")
         self.info = f"process {pid} {reason or 'exited'}" if pid else "process is not running"

@@ -115,6 +115,21 @@ class Children:
             return len(self._popens)
 
 
+def _zombie_soon(popen: subprocess.Popen, spins: int = 200) -> int | None:
+    """Reap a child whose exit the kernel just announced: it becomes a zombie within
+    microseconds, so yield the CPU a few times rather than sleep; None if it did not.
+
+    Reaped now, its process group is empty at once for the cleanup check that follows
+    (a zombie still counts as a member, and scanning /proc costs milliseconds).
+    """
+    for _ in range(spins):
+        code = popen.poll()
+        if code is not None:
+            return code
+        os.sched_yield()
+    return None
+
+
 def _exited(pid: int) -> bool:
     """True when our child ``pid`` has exited, without reaping it."""
     try:
@@ -335,23 +350,26 @@ class Process:
             self._record_exit(self._popen.returncode)
         return self.last_exit
 
-    def collect(self, pid: int | None, timeout: float = 1.0) -> str | None:
-        """Our child ``pid`` reported its exit: wait for its status, return the reason.
+    def collect(self, pid: int | None, returncode: int | None = None) -> str | None:
+        """The kernel says ``pid`` exited with ``returncode``: if it is our child, it is
+        gone from now on; return the reason (None for a process that is not our child).
 
-        The kernel sends the exit event a moment before the process becomes a zombie.
+        The exit event comes a moment before the process becomes a zombie: waiting for
+        that would cost the restart a sleep, so the event's status is taken and the child
+        is reaped later (SIGCHLD).
         """
         popen = self._popen
         if popen is None or popen.pid != pid:
             self.reap()  # ours, reaped already (SIGCHLD came first): its status is known
             return self.last_exit if pid is not None and pid == self._reaped else None
-        try:
-            popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
+        if _zombie_soon(popen) is None and returncode is not None:
+            self._old.append(popen)
+            self._record_exit(returncode, popen)
         return self.reap()
 
-    def _record_exit(self, returncode: int) -> None:
-        self._reaped = self._popen.pid if self._popen is not None else None
+    def _record_exit(self, returncode: int, popen=None) -> None:
+        popen = popen or self._popen
+        self._reaped = popen.pid if popen is not None else None
         self._exited_at = time.monotonic()
         self.last_exit = describe_status(returncode)
         if returncode == EXIT_LOG and self.spec.switches_user:
