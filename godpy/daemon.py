@@ -333,6 +333,8 @@ class Daemon:
                 break
             if isinstance(item, tuple) and item[0] == "persist":
                 self._serve(item)
+            elif isinstance(item, tuple) and item[3].set_running_or_notify_cancel():
+                item[3].set_exception(RuntimeError("godpy is stopping"))
         if self._dirty:
             self.save()
 

@@ -280,7 +280,8 @@ class Task(TaskConfig):
         ``cancel()`` cancels it.
         """
         future = self._driver.message_at(delay, "call", self._fire_timer, func, args)
-        self._timers[future] = self._driver.clock() + delay
+        # a new dict each time: status reads it from other threads while we change it
+        self._timers = {**self._timers, future: self._driver.clock() + delay}
         return future
 
     def _fire_timer(self, func: Callable, args: tuple):
@@ -289,15 +290,15 @@ class Task(TaskConfig):
 
     def next_timer_in(self) -> float | None:
         """Seconds until the earliest pending timer (from any thread), or None."""
-        pending = [at for t, at in list(self._timers.items()) if not t.done()]
+        pending = [at for t, at in self._timers.items() if not t.done()]
         if not pending or self._driver is None:
             return None
         return max(0.0, min(pending) - self._driver.clock())
 
     def cancel_timers(self) -> int:
         """Cancel every pending timer of this task; return how many were cancelled."""
-        cancelled = sum(1 for timer in list(self._timers) if timer.cancel())
-        self._timers.clear()
+        timers, self._timers = self._timers, {}
+        cancelled = sum(1 for timer in timers if timer.cancel())
         if cancelled:
             self.applog(logging.INFO, "cancelled %d pending timer(s)", cancelled)
         return cancelled
