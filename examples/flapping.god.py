@@ -26,7 +26,7 @@ with God.watch() as w:
     w.name = "crasher"
     w.start = [sys.executable, "-c", "import sys, time; time.sleep(0.5); sys.exit(1)"]
     w.interval = 5 / scale
-    w.keepalive()
+    w.keepalive(restart_delay_max=f"{30 / scale}s")  # the backoff, scaled too
 
     with w.lifecycle() as on, on.condition("flapping") as c:
         c.to_state = ["start", "restart"]

@@ -6,6 +6,7 @@ notifier calls ``notify(message)`` on one of its worker threads, never on a driv
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -122,8 +123,16 @@ def url_problems(contact: Contact) -> list[str]:
     import urllib.parse
 
     url = getattr(contact, "url", None)
-    if url is not None and urllib.parse.urlsplit(str(url)).scheme not in ("http", "https"):
+    if url is None:
+        return []
+    parts = urllib.parse.urlsplit(str(url))
+    if parts.scheme not in ("http", "https"):
         return [f"{contact.describe()}: url must start with http:// or https://"]
+    if "@" in parts.netloc:  # never echo it: the message names neither user nor password
+        return [
+            f"{contact.describe()}: url holds credentials (user:password@host), which are "
+            "not sent; put them in headers={'Authorization': ...} instead"
+        ]
     return []
 
 
@@ -146,7 +155,7 @@ def http_post(url: str, data: bytes, headers: dict, timeout: float) -> int:
         raise DeliveryError(
             f"{redact_url(url)} answered HTTP {exc.code} {exc.reason}: {text}"
         ) from None
-    except ValueError as exc:  # its text may quote the whole URL
+    except (ValueError, http.client.HTTPException) as exc:  # its text may quote the URL
         raise DeliveryError(f"{redact_url(url)}: malformed URL ({type(exc).__name__})") from None
 
 

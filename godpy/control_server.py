@@ -182,14 +182,16 @@ class ControlServer:
         from godpy.listener import Limits, Listener
         from godpy.socket_file import Admitted, SocketFile, group_id, prepare_dir
 
-        prepare_dir(os.path.dirname(os.path.abspath(self.path)))
+        folder = os.path.dirname(os.path.abspath(self.path))
+        new_folder = not os.path.isdir(folder)
+        prepare_dir(folder)
         check_path(self.path, {0, os.geteuid()})
         if os.path.lexists(self.path):
             if is_answering(self.path):
                 raise RuntimeError(f"another godpy is already running on {self.path}")
             os.unlink(self.path)
         gid = None if self._group is None else group_id(self._group)
-        self._file = SocketFile(self.path, gid)
+        self._file = SocketFile(self.path, gid, new_folder=new_folder)
         limits = self._limits or Limits(max_message=MAX_MESSAGE)
         self._listener = Listener(
             self._file.sock,

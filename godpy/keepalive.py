@@ -81,6 +81,8 @@ def install(watch, policy: Keepalive, events: bool) -> None:
     ``up`` also keeps a poll as a safety net (an event can be lost: overflow, pid change).
     """
     every = policy.interval or watch.interval or 5.0
+    if watch.interval is None:  # the watch's other conditions check as often
+        watch.interval = every
     ready = [s for s in ("start", "restart") if watch.metrics.get(s)]
     plain = ["init", *(s for s in ("start", "restart") if s not in ready)]
     with watch.transition(plain, {True: "up", False: "start"}) as on:

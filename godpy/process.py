@@ -7,6 +7,7 @@ by its pid *and* its start time, so a recycled pid is never mistaken for it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -194,6 +195,7 @@ class Process:
         self._tracked: tuple[int, float] | None = None  # (pid, start time)
         self._pgid: int | None = None  # the tracked process's group, for cleanup
         self._own_group = False  # True when godpy created that group (its child's session)
+        self._group_led = False  # True when the trusted process we tracked led the group
         self.tracked_since: float | None = None  # monotonic time we learned the pid
         self._started_at: float | None = None  # monotonic time of our last start
         self._exited_at: float | None = None
@@ -217,6 +219,7 @@ class Process:
             "_tracked",
             "_pgid",
             "_own_group",
+            "_group_led",
             "tracked_since",
             "_started_at",
             "_exited_at",
@@ -239,7 +242,12 @@ class Process:
             "restarts": self.restarts,
             "starts": self._starts,
             "last_exit": self.last_exit,
+            "spec": self.fingerprint(),
         }
+
+    def fingerprint(self) -> str:
+        """A digest of how the process is run: a changed one means a restart is due."""
+        return hashlib.sha1(repr(self.spec).encode()).hexdigest()[:16]
 
     def restore(self, saved: dict) -> bool:
         """Take back what an earlier godpy knew; True when its process still runs.
@@ -248,7 +256,8 @@ class Process:
         as the watch's user: a pid reused by an unrelated process is not ours.
         """
         self.restarts = int(saved.get("restarts") or 0)
-        self._starts = int(saved.get("starts") or 0)
+        # after a terminate, the next start is a first start again, not a restart
+        self._starts = 0 if saved.get("halted") else int(saved.get("starts") or 0)
         self.last_exit = saved.get("last_exit")
         pid, ticks = saved.get("pid"), saved.get("start_ticks")
         if not isinstance(pid, int) or ticks is None or start_ticks(pid) != ticks:
@@ -312,6 +321,8 @@ class Process:
                 self._pgid, self._own_group = os.getpgid(found[0]), False
             except ProcessLookupError:
                 found = None
+            else:  # a trusted process leading its group vouches for it, even once gone
+                self._group_led = self._pgid == found[0]
         self._tracked = found
 
     def _group(self) -> int | None:
@@ -324,7 +335,7 @@ class Process:
         pgid = self._pgid
         if pgid is None or self.spec.kill_mode != "group":
             return None
-        if self._own_group or (self._tracked and self._tracked[0] == pgid):
+        if self._own_group or self._group_led:
             return pgid
         return pgid if members_trusted(pgid, self.spec.uid) else None
 

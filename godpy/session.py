@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from typing import TypeVar
 
 from godpy.condition import EventCondition, normalize_notify
@@ -12,6 +13,7 @@ from godpy.errors import AttributeProblem
 from godpy.process import Children
 from godpy.registry import Plugins
 from godpy.task import Task
+from godpy.trust import unsafe_folder
 from godpy.watch import Watch
 
 T = TypeVar("T", bound=Task)
@@ -145,7 +147,10 @@ class Session:
         if self._pid_dir is None:
             path = self.settings["pid_file_directory"] or default_pid_directory()
             path = os.path.abspath(os.path.expanduser(str(path)))
+            above = _unsafe_to_create(path)
             try:
+                if above is not None:  # create nothing in a folder another user controls
+                    raise PermissionError(0, f"not safe: {above}")
                 if not self.check_only:
                     os.makedirs(path, exist_ok=True)
             except OSError as exc:
@@ -256,6 +261,20 @@ def _no_conditions(task: Task) -> list[str]:
         f"{task.describe()}: has no conditions, so its process would never be started or "
         "checked; did you mean w.keepalive()? (without the parentheses it does nothing)"
     ]
+
+
+def _unsafe_to_create(path: str) -> str | None:
+    """Why godpy must not create (or use) ``path`` for its pid files, or None.
+
+    The folder it would create it in must be one only root and godpy's user can write,
+    or a sticky one of root's such as ``/tmp`` (another user cannot replace what godpy
+    creates there).
+    """
+    where = _existing(path)
+    info = os.stat(where)
+    if where != path and info.st_mode & stat.S_ISVTX and info.st_uid == 0:
+        return None
+    return unsafe_folder(where, os.geteuid())
 
 
 def _existing(path: str) -> str:

@@ -188,11 +188,17 @@ class SocketFile:
         OSError: the socket could not be bound (the path is taken).
     """
 
-    def __init__(self, path: str, group: int | None = None, backlog: int = 128):
+    def __init__(
+        self, path: str, group: int | None = None, backlog: int = 128, new_folder: bool = False
+    ):
         self.path = os.path.abspath(path)
         directory, self.name = os.path.split(self.path)
+        new_folder = new_folder or not os.path.isdir(directory)
         prepare_dir(directory)
-        if group is not None:  # the group may reach the socket, never write the folder
+        private = stat.S_IMODE(os.stat(directory).st_mode) & 0o077 == 0
+        if group is not None and (new_folder or private):
+            # the group may reach the socket, never write the folder; a shared folder that
+            # was there (such as /run) keeps its mode
             os.chown(directory, -1, group)
             os.chmod(directory, 0o750)
         check_path(self.path, {0, os.geteuid()})

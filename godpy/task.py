@@ -417,8 +417,10 @@ def _cause(cond) -> tuple[str, str | None]:
 
 def duration(seconds: float) -> str:
     """``0.1s``, ``12.8s``, ``9m12s``, ``2h05m``."""
+    if seconds < 10:
+        return f"{seconds:.2g}s"
     if seconds < 60:
-        return f"{seconds:.3g}s"
+        return f"{seconds:.0f}s"
     minutes, secs = divmod(int(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"

@@ -33,7 +33,15 @@ def trust_problem(path: str, uid: int | None = None, folder: bool = False) -> st
         OSError: a part of the path cannot be examined.
     """
     trusted = {0, os.geteuid() if uid is None else uid}
-    passed, real = _walk(os.path.abspath(path))
+    passed, real, links = _walk(os.path.abspath(path))
+    for link in links:  # whoever owns a link can point it elsewhere, sticky folder or not
+        owner = os.lstat(link).st_uid
+        if owner not in trusted:
+            want = " or ".join(_user(u) for u in sorted(trusted))
+            return (
+                f"symlink {link} belongs to {_user(owner)}, who could point it elsewhere, "
+                f"not {want}; fix: use the real path, or chown -h {_user(max(trusted))} {link}"
+            )
     strict = [real] if folder else [real, os.path.dirname(real)]
     checks = [(where, False) for where in strict]
     checks += [(where, True) for where in reversed(passed) if where not in strict]
@@ -72,10 +80,11 @@ def _problem(path: str, trusted: set[int], sticky_ok: bool) -> str | None:
     return f"{path} is writable by {whom} ({mode}); fix: {fix}"
 
 
-def _walk(path: str) -> tuple[list[str], str]:
+def _walk(path: str) -> tuple[list[str], str, list[str]]:
     """Every folder a lookup of absolute ``path`` goes through, symlinks followed one hop
     at a time (so the folder of each link is checked too), and the final real path."""
     folders: list[str] = []
+    links: list[str] = []
     todo = path.split("/")
     current, hops = "/", 0
     while todo:
@@ -91,6 +100,7 @@ def _walk(path: str) -> tuple[list[str], str]:
         if not os.path.islink(step):
             current = step
             continue
+        links.append(step)
         hops += 1
         if hops > 40:
             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
@@ -98,7 +108,7 @@ def _walk(path: str) -> tuple[list[str], str]:
         if target.startswith("/"):
             current = "/"
         todo = target.split("/") + todo
-    return folders, current
+    return folders, current, links
 
 
 def _user(uid: int) -> str:

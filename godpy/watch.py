@@ -45,6 +45,7 @@ class Watch(WatchConfig, Task):
         self._deaths = 0  # moves back to start: the process died or did not come up
         self._death: str | None = None  # why, the last time
         self._stopped = False  # the operator stopped it: it stays stopped
+        self._respec = False  # the process an earlier godpy ran had other settings
         self._sleep = time.sleep
         super().__init__(plugins, **attrs)
 
@@ -305,6 +306,7 @@ class Watch(WatchConfig, Task):
         record.update(self._process.export())
         record["quick_deaths"] = self._backoff.quick_deaths if self._backoff else 0
         record["failure"] = self._failure
+        record["halted"] = self._halted is not None
         return record
 
     def restore(self, saved: dict) -> None:
@@ -312,6 +314,7 @@ class Watch(WatchConfig, Task):
         and carry its counters and history on (before the driver starts)."""
         super().restore(saved)
         alive = self._process.restore(saved)
+        self._respec = alive and saved.get("spec") not in (None, self._process.fingerprint())
         if not alive and saved.get("pid") and saved.get("intent") == "monitored":
             self._process.last_exit = "exited while godpy was down"
         if self._backoff is not None:
@@ -321,6 +324,16 @@ class Watch(WatchConfig, Task):
     def resume(self) -> None:
         """A failed watch stays failed, a stopped one stopped; the rest as Task's."""
         saved = self._restored or {}
+        stopped = saved.get("intent") == "stopped"
+        respec = self._respec and saved.get("intent") == "monitored"
+        if (stopped or respec) and self._process.pid is not None:
+            why = "stopped by the operator" if stopped else "run with other settings"
+            self.applog(logging.INFO, "its process was %s before godpy went down", why)
+            self._action = "stopping"  # an interrupted stop, or a restart that is due
+            try:
+                self.action("stop")
+            finally:
+                self._action = None
         if saved.get("intent") == "failed":
             self._restored = None
             self._state, self._failure = "failed", saved.get("failure")

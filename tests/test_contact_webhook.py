@@ -66,3 +66,12 @@ def test_valid_checks_url_format_and_headers():
         "contact 'pager' (webhook): headers must be a dict",
     ]
     assert Webhook(name="pager").valid() == ["contact 'pager' (webhook): 'url' is required"]
+
+
+def test_credentials_in_the_url_are_refused_without_echoing_them():
+    """user:password@ in a URL is never sent (urllib cannot), and the config problem names
+    neither: the password must not reach a log."""
+    hook = Webhook(name="pager", url="https://bob:pw-TOPSECRET@hooks.example.com/x")
+    (problem,) = hook.valid()
+    assert problem.startswith("contact 'pager' (webhook): url holds credentials")
+    assert "TOPSECRET" not in problem and "bob" not in problem

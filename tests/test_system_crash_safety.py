@@ -204,3 +204,51 @@ def test_reload_changes_only_what_changed(tmp_path, godpy_run, pids):
     assert "retry in" in now["flapper"]["reason"], now["flapper"]
     assert "flapper cancelled" not in run.text()
     assert run.terminate() == 0
+
+
+def test_a_stop_cut_short_by_kill_9_is_finished_by_the_next_godpy(tmp_path, godpy_run, pids, again):
+    """kill -9 of the daemon while it waits for a TERM-ignoring process to stop: the next
+    godpy finishes the stop (the operator asked for it) instead of leaving it running."""
+    lines = ("w.stop_timeout = 3",)
+    text = config(tmp_path, watch(tmp_path, "stubborn", args=("--ignore-term",), lines=lines))
+    run = godpy_run(text)
+    old = pids.add(live_pid(tmp_path, "stubborn"))
+    assert cli("stop", "stubborn", "--no-wait", socket=run.socket).returncode == 0
+    wait_until(lambda: rows(run)["stubborn"]["action"] == "stopping")
+    wait_until(lambda: saved(tmp_path, "stubborn")["intent"] == "stopped")
+    kill_daemon(run)
+    run = again(run, text)
+    wait_until(lambda: not alive(old), 15, what="the interrupted stop finished")
+    row = rows(run)["stubborn"]
+    assert (row["state"], row["pid"]) == ("unmonitored", None)
+    assert row["reason"].startswith("stopped by the operator")
+    assert len(started(tmp_path, "stubborn")) == 1
+    assert run.terminate() == 0
+
+
+def test_a_process_run_with_settings_since_changed_is_restarted(tmp_path, godpy_run, pids, again):
+    """The config changed while godpy was down (another start command): the process the
+    last godpy ran with the old settings is restarted once with the new ones."""
+    run = godpy_run(config(tmp_path, watch(tmp_path, "a")))
+    old = pids.add(live_pid(tmp_path, "a"))
+    wait_until(lambda: saved(tmp_path, "a")["pid"] == old)
+    kill_daemon(run)
+    run = again(run, config(tmp_path, watch(tmp_path, "a", args=("--after", "1"))))
+    new = pids.add(wait_until(lambda: live_pid(tmp_path, "a") != old and live_pid(tmp_path, "a")))
+    assert not alive(old) and rows(run)["a"]["pid"] == new
+    assert "its process was run with other settings before godpy went down" in run.text()
+    assert run.terminate() == 0
+
+
+def test_terminate_and_start_again_is_not_counted_as_a_restart(tmp_path, godpy_run, pids, again):
+    """A planned restart of godpy starts every process again, but no watch's `restarts`
+    goes up for it (an alert on restarts would fire for every watch)."""
+    text = config(tmp_path, watch(tmp_path, "a"))
+    run = godpy_run(text)
+    pids.add(live_pid(tmp_path, "a"))
+    assert run.terminate() == 0
+    run = again(run, text)
+    wait_until(lambda: len(started(tmp_path, "a")) == 2)
+    pids.add(live_pid(tmp_path, "a"))
+    assert rows(run)["a"]["restarts"] == 0
+    assert run.terminate() == 0

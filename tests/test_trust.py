@@ -140,3 +140,23 @@ def test_the_daemon_users_own_files_are_trusted_for_that_daemon(throwaway_user, 
     os.chown(safe, throwaway_user.uid, throwaway_user.gid)
     problem = trust_problem(str(safe), uid=65534)
     assert problem.startswith(f"{safe} is owned by {throwaway_user.name}, not root or ")
+
+
+@needs_root
+def test_a_symlink_another_user_owns_is_refused_even_in_a_sticky_folder(
+    throwaway_user, safe, tmp_path
+):
+    """In a sticky folder the link's owner can still point it elsewhere (a race against
+    the check): a link owned by anyone but root and the daemon's user is refused."""
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    link = sticky / "conf"
+    os.symlink(safe.parent, link)
+    os.lchown(link, throwaway_user.uid, throwaway_user.gid)
+    problem = trust_problem(str(link / "app.god.py"))
+    assert problem.startswith(
+        f"symlink {link} belongs to {throwaway_user.name}, who could point it elsewhere"
+    )
+    os.lchown(link, 0, 0)
+    assert trust_problem(str(link / "app.god.py")) is None

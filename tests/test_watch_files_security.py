@@ -13,6 +13,7 @@ from conftest import alive, wait_until
 from godpy.credentials import Credentials
 from godpy.pids import age
 from godpy.process import Children, Process, ProcessSpec
+from godpy.process_group import live_members
 from godpy.watch import Watch
 
 pytestmark = pytest.mark.integration
@@ -256,3 +257,28 @@ def test_pid_file_watch_restarts_at_once_when_the_old_group_is_empty(made, tmp_p
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         settled = pool.submit(proc.settle)
         assert settled.result(timeout=15) is False  # nothing to adopt: start anew
+
+
+def test_group_of_a_dead_trusted_leader_is_cleaned_up_with_other_users_workers(
+    throwaway_user, made, tmp_path, pids
+):
+    """A self-daemonizing master that led its group (nginx with `daemon on`) dies by kill
+    -9: its workers, running as another user, are still stopped before the next start
+    (the group was vouched for by the trusted master while it lived)."""
+    pid_file = str(tmp_path / "master.pid")
+    worker = (
+        f"setpriv --reuid={throwaway_user.uid} --regid={throwaway_user.gid} --clear-groups "
+        "sleep 300"
+    )
+    master = f"echo $$ > {pid_file}; {worker} </dev/null >/dev/null 2>&1 & exec sleep 301"
+    proc = made(["setsid", "sh", "-c", master], pid_file=pid_file, pid_file_grace=0.3,
+                stop_timeout=2)  # fmt: skip
+    proc.start()
+    leader = pids.add(wait_until(lambda: proc.pid))
+    members = wait_until(lambda: [p for p in live_members(leader) if p != leader])
+    for pid in members:
+        pids.add(pid)
+    os.kill(leader, 9)
+    wait_until(lambda: not alive(leader))
+    assert proc.settle() is False
+    assert not any(alive(pid) for pid in members)
