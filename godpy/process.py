@@ -417,8 +417,8 @@ class Process:
     def observe(self) -> tuple[int | None, float | None]:
         """(pid, uptime) for status, from any thread: it only reads, and reaps nothing."""
         tracked = self._tracked
-        if tracked and identity(tracked[0]) == tracked[1]:
-            return tracked[0], age(tracked[0])
+        if tracked and identity(tracked[0]) == tracked[1]:  # one read of /proc per watch
+            return tracked[0], max(0.0, time.time() - tracked[1])
         return None, None
 
     def uptime(self) -> float | None:
