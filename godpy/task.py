@@ -316,11 +316,15 @@ class Task(TaskConfig):
         return {
             "intent": self.intent(),
             "retry_at": None if retry is None else round(time.time() + retry, 3),
+            "cause": None if self._cause is None else list(self._cause),
         }
 
     def restore(self, saved: dict) -> None:
         """Take an earlier godpy's record (before the driver starts); ``resume`` acts."""
         self._restored = saved
+        cause = saved.get("cause")
+        if isinstance(cause, list) and len(cause) == 2:  # why it was unmonitored
+            self._cause = (str(cause[0]), None if cause[1] is None else str(cause[1]))
 
     def resume(self) -> None:
         """Carry on as the record says: monitor, or stay unmonitored (with its retry)."""

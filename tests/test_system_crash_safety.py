@@ -252,3 +252,20 @@ def test_terminate_and_start_again_is_not_counted_as_a_restart(tmp_path, godpy_r
     pids.add(live_pid(tmp_path, "a"))
     assert rows(run)["a"]["restarts"] == 0
     assert run.terminate() == 0
+
+
+def test_a_pending_flapping_retry_and_its_reason_survive_kill_9(tmp_path, godpy_run, again):
+    """Flapping unmonitored the watch with a retry in 10 minutes: after kill -9 of the
+    daemon the next one still says why, and still plans the retry."""
+    text = config(tmp_path, FLAPPER)
+    run = godpy_run(text)
+    run.wait_log("auto-reenable monitoring in 600 seconds")
+    wait_until(lambda: saved(tmp_path, "flapper")["retry_at"])
+    kill_daemon(run)
+    run = again(run, text)
+    row = wait_until(lambda: (r := rows(run)["flapper"])["next_start_in"] and r)
+    assert row["state"] == "unmonitored"
+    assert row["reason"].startswith("flapping: process is flapping")
+    assert "retry in 9m" in row["reason"] or "retry in 10m" in row["reason"]
+    assert 500 < row["next_start_in"] <= 600
+    assert run.terminate() == 0
