@@ -34,6 +34,8 @@ from godpy.rpc import (
     frame,
     message,
     parse_head,
+    serpent_dumps,
+    serpent_loads,
     short,
 )
 from godpy.socket_file import check_path
@@ -68,16 +70,12 @@ class _Service:
         if serializer == JSON:
             return json.loads(body)
         if serializer == SERPENT:
-            import serpent
-
-            return serpent.loads(body)
+            return serpent_loads(body)
         raise ValueError(f"serializer {serializer} is not accepted (json or serpent only)")
 
     def _dumps(self, serializer: int, value) -> bytes:
         if serializer == SERPENT:
-            import serpent
-
-            return serpent.dumps(value, module_in_classname=True)
+            return serpent_dumps(value)
         return json.dumps(value, ensure_ascii=False).encode()
 
     def _connect(self, session: dict, head: Head, body: bytes) -> tuple[bytes, bool]:

@@ -279,3 +279,17 @@ def _error_text(data) -> str:
             return args[0]
         return " ".join(map(str, args)) or str(data.get("__class__", "error"))
     return str(data)
+
+
+def serpent_loads(body: bytes):
+    """Decode a serpent body (Pyro5's default serializer) as plain data."""
+    import serpent
+
+    return serpent.loads(body)
+
+
+def serpent_dumps(value) -> bytes:
+    """Encode ``value`` with serpent, as a Pyro5 proxy expects."""
+    import serpent
+
+    return serpent.dumps(value, module_in_classname=True)

@@ -13,8 +13,6 @@ import os
 import sys
 from dataclasses import dataclass
 
-import click
-
 from godpy.errors import ConfigError
 
 
@@ -131,10 +129,15 @@ def _fail(daemon, report, text: str) -> int:
     return 1
 
 
+def _say(text: str, err: bool = False) -> None:
+    """One line for the launching terminal (click stays in the CLI module)."""
+    print(text, file=sys.stderr if err else sys.stdout, flush=True)
+
+
 def _tell(report, text: str) -> None:
     """Show why godpy did not start: on stderr, or through a waiting launcher."""
     if report is None:
-        click.echo(text, err=True)
+        _say(text, err=True)
     else:
         report(False, text)
 
@@ -195,10 +198,10 @@ def _launch(options: RunOptions) -> int:
         if message.startswith("ok "):
             *warnings, started = message[3:].split("\n")
             for line in warnings:
-                click.echo(line, err=True)
-            click.echo(started)
+                _say(line, err=True)
+            _say(started)
             return 0
-        click.echo(
+        _say(
             message[4:]
             if message.startswith("err ")
             else "godpy: the daemon exited before it was ready (see its log)",

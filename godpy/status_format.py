@@ -21,7 +21,9 @@ FIELDS = (
     "reason",
     "next_start_in",
 )
-_COLORS = {"up": "green", "unmonitored": "yellow"}
+#: ANSI colors of the state column (click, which the CLI uses, passes them through)
+_COLORS = {"up": "\x1b[32m", "unmonitored": "\x1b[33m"}
+_RED, _RESET = "\x1b[31m", "\x1b[0m"
 
 
 def duration(seconds: float | None) -> str:
@@ -66,8 +68,6 @@ def _details(row: dict) -> str:
 
 def render_table(rows: list[dict], color: bool = False) -> str:
     """Ungrouped watches first, then each group with its members indented below it."""
-    import click
-
     width = max((len(r["name"]) + (2 if r["group"] else 0) for r in rows), default=0) + 1
     states = max((len(shown_state(r)) for r in rows), default=0)
     lines, group = [], None
@@ -79,7 +79,7 @@ def render_table(rows: list[dict], color: bool = False) -> str:
         label = f"{indent}{row['name']}:".ljust(width + 1)
         state = shown_state(row).ljust(states)
         if color:
-            state = click.style(state, fg=_COLORS.get(shown_state(row), "red"))
+            state = f"{_COLORS.get(shown_state(row), _RED)}{state}{_RESET}"
         lines.append(f"{label} {state}  {_details(row)}")
     return "\n".join(lines)
 
