@@ -58,7 +58,7 @@ def test_timeout_kills_the_command_and_its_children(tmp_path, pids, godlog):
     w = make_watch(tmp_path, pids, "sleep 30", [("run_command", beh)])
     begun = time.monotonic()
     w.action("start")
-    assert time.monotonic() - begun < 5
+    assert time.monotonic() - begun < 20  # not stuck (the command sleeps 60 s)
     grandchild = pids.add(int(child.read_text()))
     wait_until(lambda: not alive(grandchild), 5, what="the command's child to be killed")
     assert f"{command!r} still running after 0.5s; killed" in godlog.text

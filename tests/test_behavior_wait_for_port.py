@@ -53,7 +53,7 @@ def test_start_returns_once_the_port_listens(tmp_path, pids, godlog, who):
     w.action("start")
     assert time.monotonic() - begun >= 0.4
     assert accepts(port)
-    assert f"app after_start: port {port} listening after 0." in godlog.text
+    assert f"app after_start: port {port} listening after " in godlog.text
     w.action("stop")
 
 
@@ -69,7 +69,7 @@ def test_timeout_is_logged_and_start_goes_on(tmp_path, pids, godlog):
     )
     begun = time.monotonic()
     w.action("start")
-    assert 0.5 <= time.monotonic() - begun < 5
+    assert 0.5 <= time.monotonic() - begun < 30  # the timeout; not the server's 60 s
     assert (
         f"app after_start failed in behavior wait_for_port: port {port} not listening after "
         f"0.5s (pid {w.pid})" in godlog.text
@@ -84,11 +84,11 @@ def test_a_process_that_exits_ends_the_wait_at_once(tmp_path, pids, godlog):
         tmp_path,
         pids,
         [sys.executable, "-c", "pass"],
-        [("wait_for_port", {"port": 1, "timeout": 20})],
+        [("wait_for_port", {"port": 1, "timeout": 120})],
     )
     begun = time.monotonic()
     w.action("start")
-    assert time.monotonic() - begun < 10
+    assert time.monotonic() - begun < 60  # not the 120 s timeout
     assert "before listening on port 1" in godlog.text
 
 

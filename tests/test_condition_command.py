@@ -40,7 +40,7 @@ def test_timeout_kills_the_whole_group(tmp_path):
     cond = bound(Command, command=f"sleep 30 & echo $! > {pid_file}; wait", timeout=0.3)
     started = time.monotonic()
     assert cond.check() is True
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 20  # not stuck (the command sleeps 30 s)
     assert cond.info == "command timed out after 0.3s"
     grandchild = int(pid_file.read_text())
     wait_until(lambda: not alive(grandchild), timeout=5)

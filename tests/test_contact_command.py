@@ -78,7 +78,7 @@ def test_timeout_kills_the_process_group(tmp_path):
     started = time.monotonic()
     with pytest.raises(DeliveryError, match="still running after 0.5s; killed"):
         Command(name="s", command=[sys.executable, "-c", code], timeout=0.5).notify(message())
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # not stuck (the program sleeps 60 s)
     from conftest import alive, wait_until
 
     wait_until(lambda: not alive(int(pidfile.read_text())), timeout=5)
