@@ -1,10 +1,8 @@
 """run_command: run a shell command before or after one of the watch's actions."""
 
 import os
-import signal
-import subprocess
 
-from godpy.behavior import Behavior, BehaviorError
+from godpy.behavior import Behavior, BehaviorError, run_command
 from godpy.configurable import suggest
 
 WHEN = ("before", "after")
@@ -69,30 +67,16 @@ class RunCommand(Behavior):
         Raises:
             BehaviorError: it failed to start, exited non-zero, or timed out.
         """
-        shell = isinstance(self.command, str)
         try:
-            proc = subprocess.Popen(
-                self.command if shell else list(self.command),
-                shell=shell,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=self._env(),
-            )
-        except OSError as exc:
+            result = run_command(self.command, self.timeout, env=self._env())
+        except (OSError, ValueError) as exc:
             raise BehaviorError(f"cannot run {self.command!r}: {exc}") from None
-        try:
-            output, _ = proc.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+        if result.timed_out:
+            raise BehaviorError(f"{self.command!r} still running after {self.timeout:g}s; killed")
+        if result.code != 0:
             raise BehaviorError(
-                f"{self.command!r} still running after {self.timeout:g}s; killed"
-            ) from None
-        if proc.returncode != 0:
-            last = output.decode(errors="replace").strip().splitlines()[-1:] or [""]
-            raise BehaviorError(f"{self.command!r} exited with code {proc.returncode}: {last[0]}")
+                f"{self.command!r} exited with code {result.code}: {result.last_line()}"
+            )
         return f"ran {self.command!r}"
 
     def _env(self) -> dict[str, str]:

@@ -1,10 +1,8 @@
 """command: a shell command's exit status decides (monit's "check program")."""
 
 import os
-import signal
-import subprocess
 
-from godpy.condition import PollCondition
+from godpy.condition import PollCondition, run_command
 from godpy.pids import describe_status
 
 
@@ -17,8 +15,8 @@ class Command(PollCondition):
     line of its output goes to the log line.
 
     Attributes:
-        command: a shell command line (run by /bin/sh -c) or an argv list, run as is
-            (required).
+        command: a command line (run directly, or through /bin/sh -c when it uses shell
+            syntax, as ``start`` is) or an argv list (required).
         code_is: an exit status or a list of them: trigger on these.
         code_is_not: trigger on any other status (default 0 when ``code_is`` is not set).
         timeout: seconds the command may run (default 10).
@@ -67,30 +65,12 @@ class Command(PollCondition):
         return hit
 
     def _run(self) -> tuple[int | None, str]:
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", self.command] if isinstance(self.command, str) else self.command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **{k: str(v) for k, v in (self.env or {}).items()}},
-            start_new_session=True,
-        )
+        env = {**os.environ, **{k: str(v) for k, v in (self.env or {}).items()}}
         try:
-            out, _ = proc.communicate(timeout=self.timeout)
-            code = proc.returncode
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                out, _ = proc.communicate(timeout=0.1)
-            except subprocess.TimeoutExpired:  # one left the group and holds the pipe
-                proc.stdout.close()
-                proc.wait()
-                out = b""
-            code = None
-        return code, out.decode("utf-8", "replace")
+            result = run_command(self.command, self.timeout, env=env)
+        except (OSError, ValueError) as exc:
+            return 127, f"cannot run it: {exc}"
+        return result.code, result.output
 
 
 def _codes(value) -> set[int]:

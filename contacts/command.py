@@ -2,11 +2,8 @@
 
 import json
 import os
-import shlex
-import signal
-import subprocess
 
-from godpy.contact import FIELDS, Contact, DeliveryError, body
+from godpy.contact import FIELDS, Contact, DeliveryError, argv_for, body, run_command
 
 
 class Command(Contact):
@@ -46,10 +43,8 @@ class Command(Contact):
         return problems
 
     def argv(self) -> list[str]:
-        """The program and its arguments."""
-        if isinstance(self.command, str):
-            return shlex.split(self.command)
-        return [str(a) for a in self.command or ()]
+        """The program and its arguments (a string with shell syntax runs through sh)."""
+        return argv_for(self.command or [])
 
     def environment(self, message: dict) -> dict:
         """The program's environment: ours, ``env``, and the message fields."""
@@ -60,22 +55,16 @@ class Command(Contact):
     def notify(self, message: dict) -> str:
         """Run the program; return its exit status."""
         data = json.dumps(message) + "\n" if self.stdin == "json" else body(message)
-        proc = subprocess.Popen(
+        result = run_command(
             self.argv(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            self.timeout,
             env=self.environment(message),
-            start_new_session=True,
+            input=data.encode(),
+            separate_errors=True,
         )
-        try:
-            _out, err = proc.communicate(data.encode(), timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            argv0 = self.argv()[0]
-            raise DeliveryError(f"{argv0} still running after {self.timeout:g}s; killed") from None
-        if proc.returncode != 0:
-            tail = err.decode(errors="replace").strip()[-300:]
-            raise DeliveryError(f"{self.argv()[0]} exited {proc.returncode}: {tail}")
+        argv0 = self.argv()[0]
+        if result.timed_out:
+            raise DeliveryError(f"{argv0} still running after {self.timeout:g}s; killed")
+        if result.code != 0:
+            raise DeliveryError(f"{argv0} exited {result.code}: {result.errors.strip()[-300:]}")
         return f"ran {self.argv()[0]} (exit 0)"

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from godpy.command_runner import CommandResult, argv_for, run_command  # noqa: F401 (plugin API)
 from godpy.configurable import Configurable, problem
 from godpy.timeline import Timeline
 

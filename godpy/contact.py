@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import ClassVar
 
+from godpy.command_runner import CommandResult, argv_for, run_command  # noqa: F401 (plugin API)
 from godpy.configurable import Configurable, snake_case
 from godpy.errors import GodpyError
 from godpy.log import redact_url, redact_urls

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import shlex
 import signal
 import subprocess
 import threading
@@ -18,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from godpy.command_runner import argv_for, run_command
 from godpy.credentials import Credentials
 from godpy.pids import (
     START_TIME_SLACK,
@@ -31,8 +30,6 @@ from godpy.pids import (
 )
 from godpy.process_group import Target, live_members, members_trusted, signal_name
 
-_SHELL_CHARS = set("|&;<>()$`*?[]#~{}!\n")
-_ASSIGNMENT = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*=")
 _POLL = 0.005
 #: Exit status of the child when it cannot open its log as the watch's user (systemd's).
 EXIT_LOG = 209
@@ -45,15 +42,6 @@ _OPEN_AS_USER = (
 #: What a watch running as another user inherits from godpy's environment.
 _CLEAN_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "TZ")
 _DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def argv_for(command) -> list[str]:
-    """Return the argv to exec: the shell only when the command uses shell syntax."""
-    if isinstance(command, (list, tuple)):
-        return [str(part) for part in command]
-    if any(ch in _SHELL_CHARS for ch in command) or _ASSIGNMENT.match(command):
-        return ["/bin/sh", "-c", command]
-    return shlex.split(command)
 
 
 def signal_number(sig) -> int:
@@ -659,20 +647,12 @@ class Process:
         """Run a start/stop/restart command to completion; its pid is never tracked."""
         self._log(20, "%s: %s", action, command)
         try:
-            popen = self._spawn(command)
+            result = run_command(command, timeout, spawn=self._spawn)
         except (OSError, subprocess.SubprocessError, ValueError) as exc:
             self._log(40, "%s command failed to run: %s", action, exc)
             return None
-        try:
-            code = popen.wait(timeout)
-        except subprocess.TimeoutExpired:
+        if result.timed_out:
             self._log(30, "%s command still running after %gs; killed it", action, timeout)
-            try:
-                os.killpg(popen.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            popen.wait()
-            return None
-        if code:
-            self._log(30, "%s command exited with non-zero code = %d", action, code)
-        return code
+        elif result.code:
+            self._log(30, "%s command exited with non-zero code = %d", action, result.code)
+        return result.code

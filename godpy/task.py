@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
 
 from godpy.behavior import BehaviorError
+from godpy.command_runner import run_command
 from godpy.condition import EventCondition, PollCondition, TriggerCondition, normalize_notify
 from godpy.log import get_logger
 from godpy.task_config import LIFECYCLE, UNMONITORED, TaskConfig
@@ -33,6 +33,7 @@ class Task(TaskConfig):
         self._action: str | None = None  # "starting", ... while an action runs
         self._on_change: Callable | None = None
         self._halted: str | None = None  # the intent a daemon shutdown left alone
+        self._halted_retry_at: float | None = None  # and the retry it cancelled
         self._restored: dict | None = None  # the state file's record, until resumed
         super().__init__(plugins, **attrs)
 
@@ -123,9 +124,22 @@ class Task(TaskConfig):
             if callable(command):
                 command()
             else:
-                code = subprocess.run(command, shell=True, stdin=subprocess.DEVNULL).returncode
-                if code:
-                    self.applog(logging.WARNING, "%s command exited with code %s", name, code)
+                result = run_command(command, self.command_timeout)
+                if result.timed_out:
+                    self.applog(
+                        logging.WARNING,
+                        "%s command still running after %gs; killed",
+                        name,
+                        self.command_timeout,
+                    )
+                elif result.code:
+                    self.applog(
+                        logging.WARNING,
+                        "%s command exited with code %s: %s",
+                        name,
+                        result.code,
+                        result.last_line(),
+                    )
         except Exception as exc:
             get_logger().exception(
                 "%s %s command failed: %s", self.name, name, exc, extra={"watch": self.name}
@@ -313,9 +327,10 @@ class Task(TaskConfig):
     def persist(self) -> dict:
         """This task's record for the state file (driver thread)."""
         retry = self.next_timer_in()
+        retry_at = None if retry is None else round(time.time() + retry, 3)
         return {
             "intent": self.intent(),
-            "retry_at": None if retry is None else round(time.time() + retry, 3),
+            "retry_at": self._halted_retry_at if self._halted else retry_at,
             "cause": None if self._cause is None else list(self._cause),
         }
 
@@ -342,9 +357,12 @@ class Task(TaskConfig):
     def halt(self) -> None:
         """The daemon shuts down: stop monitoring, keeping the operator's intent."""
         self._halted = self.intent()
+        retry, cause = self.next_timer_in(), self._cause  # kept for the next godpy
+        self._halted_retry_at = None if retry is None else round(time.time() + retry, 3)
         self.cancel_timers()
         if self._state != UNMONITORED:
             self.move(UNMONITORED)
+        self._cause = cause
 
     def control(self, command: str) -> dict:
         """Carry out a CLI command on a generic task; returns its outcome.

@@ -34,6 +34,8 @@ class TaskConfig(Configurable):
         valid_states: the states of this task (required for a generic task).
         initial_state: state entered when monitoring starts (required for a generic task).
         autostart: start monitoring when the daemon starts (default True).
+        command_timeout: seconds a state's shell command may run before its process
+            group is killed (default 60).
 
     A generic task binds a command to a state God's way: ``t.clean = "rm -f /tmp/x"``
     or ``t.clean = some_function`` runs it each time the task enters ``clean``.
@@ -46,7 +48,8 @@ class TaskConfig(Configurable):
     valid_states: list[str] | tuple[str, ...] | None = None
     initial_state: str | None = None
     autostart: bool = True
-    units = {"interval": "seconds"}
+    command_timeout: float | str = 60
+    units = {"interval": "seconds", "command_timeout": "seconds"}
     required = ("name",)
 
     def __init__(self, plugins=None, **attrs):

@@ -269,3 +269,18 @@ def test_a_pending_flapping_retry_and_its_reason_survive_kill_9(tmp_path, godpy_
     assert "retry in 9m" in row["reason"] or "retry in 10m" in row["reason"]
     assert 500 < row["next_start_in"] <= 600
     assert run.terminate() == 0
+
+
+def test_terminate_keeps_a_pending_flapping_retry(tmp_path, godpy_run, again):
+    """`godpy terminate` cancels the retry timer with everything else, but the next godpy
+    still retries at the same time, and says why meanwhile."""
+    text = config(tmp_path, FLAPPER)
+    run = godpy_run(text)
+    run.wait_log("auto-reenable monitoring in 600 seconds")
+    assert run.terminate() == 0
+    assert saved(tmp_path, "flapper")["retry_at"]
+    run = again(run, text)
+    row = wait_until(lambda: (r := rows(run)["flapper"])["next_start_in"] and r)
+    assert row["reason"].startswith("flapping: process is flapping")
+    assert 500 < row["next_start_in"] <= 600
+    assert run.terminate() == 0

@@ -720,3 +720,16 @@ def test_status_reason_is_cleared_by_a_command(clock):
     serve(driver, "monitor")
     serve(driver, "unmonitor")
     assert t.snapshot()["reason"] is None
+
+
+@pytest.mark.integration
+def test_state_shell_command_is_killed_at_command_timeout(clock, godlog):
+    """A state's shell command that hangs is killed after command_timeout (the driver is
+    never held for longer), and the log says so."""
+    t = make_task(states=("a", "clean"))
+    t.command_timeout = 0.2
+    t.clean = "sleep 60"
+    driver = monitor(t, clock)
+    serve(driver, "move", "clean")
+    assert t.state == "clean"
+    assert "t clean command still running after 0.2s; killed" in messages(godlog, logging.WARNING)
