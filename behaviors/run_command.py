@@ -2,8 +2,7 @@
 
 import os
 
-from godpy.behavior import Behavior, BehaviorError, run_command
-from godpy.configurable import suggest
+from godpy.behavior import Behavior, BehaviorError, run_command, suggest
 
 WHEN = ("before", "after")
 

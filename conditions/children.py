@@ -3,7 +3,6 @@
 import psutil
 
 from godpy.condition import PollCondition
-from godpy.pids import watched_pid
 
 
 class Children(PollCondition):
@@ -42,7 +41,7 @@ class Children(PollCondition):
 
     def test(self) -> bool:
         """Count the live children."""
-        pid = watched_pid(self)
+        pid = self.watched_pid()
         if pid is None:
             self.info = "process is not running"
             return False

@@ -2,8 +2,7 @@
 
 import os
 
-from godpy.condition import PollCondition, run_command
-from godpy.pids import describe_status
+from godpy.condition import PollCondition, describe_status, run_command
 
 
 class Command(PollCondition):

@@ -2,8 +2,7 @@
 
 import time
 
-from godpy import system
-from godpy.threshold import ThresholdCondition
+from godpy.condition import ThresholdCondition, cpu_seconds, process_age
 
 
 class CpuUsage(ThresholdCondition):
@@ -35,11 +34,11 @@ class CpuUsage(ThresholdCondition):
 
     def read(self, pid: int) -> float:
         """CPU seconds used since the last check over the wall time elapsed, in percent."""
-        used, wall = system.cpu_seconds(pid, self.tree), time.time()
+        used, wall = cpu_seconds(pid, self.tree), time.time()
         if self._last and self._last[0] == pid:
             prev_used, prev_wall = self._last[1], self._last[2]
         else:
-            prev_used, prev_wall = 0.0, system.start_time(pid)
+            prev_used, prev_wall = 0.0, wall - (process_age(pid) or 0.0)
         self._last = (pid, used, wall)
         return 100.0 * (used - prev_used) / max(wall - prev_wall, 1e-6)
 

@@ -3,8 +3,7 @@
 import os
 import signal
 
-from godpy.condition import EventCondition
-from godpy.pids import describe_status, watched_pid
+from godpy.condition import EventCondition, describe_status
 
 
 class ExitCode(EventCondition):
@@ -59,7 +58,7 @@ class ExitCode(EventCondition):
 
     def register(self) -> None:
         """Register for the exit of the current pid."""
-        self._pid = watched_pid(self)
+        self._pid = self.watched_pid()
         if self._pid is None:
             return
         self._callback = self.callback()

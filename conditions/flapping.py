@@ -2,8 +2,7 @@
 
 import logging
 
-from godpy.condition import TriggerCondition
-from godpy.timeline import Timeline
+from godpy.condition import Timeline, TriggerCondition
 
 
 class Flapping(TriggerCondition):
@@ -101,7 +100,7 @@ class Flapping(TriggerCondition):
             self.info += f"; giving up after {self.retry_times} flaps"
         else:
             self.info += f"; auto-reenable monitoring in {self.retry_in:g} seconds"
-            self._timer = self.task.after(self.retry_in, self._retry)
+            self._timer = self.after(self.retry_in, self._retry)
         return True
 
     def _retry(self) -> None:
@@ -111,7 +110,7 @@ class Flapping(TriggerCondition):
             self.task.monitor()
 
     def _now(self) -> float:
-        return self.task.driver.clock()
+        return self.now()
 
 
 def _count(value) -> bool:

@@ -2,8 +2,7 @@
 
 import re
 
-from godpy import http_probe
-from godpy.condition import PollCondition
+from godpy.condition import PollCondition, http_probe
 
 
 class HttpBody(PollCondition):

@@ -2,8 +2,7 @@
 
 from collections import deque
 
-from godpy import http_probe
-from godpy.condition import PollCondition
+from godpy.condition import PollCondition, http_probe
 
 
 def codes(value) -> set[int] | None:

@@ -1,7 +1,6 @@
 """memory_usage: resident memory of the watched process above a limit."""
 
-from godpy import system
-from godpy.threshold import ThresholdCondition
+from godpy.condition import ThresholdCondition, memory_kb
 
 
 class MemoryUsage(ThresholdCondition):
@@ -24,4 +23,4 @@ class MemoryUsage(ThresholdCondition):
 
     def read(self, pid: int) -> float:
         """RSS in kilobytes."""
-        return system.memory_kb(pid, self.tree)
+        return memory_kb(pid, self.tree)

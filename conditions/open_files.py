@@ -2,7 +2,7 @@
 
 import psutil
 
-from godpy.threshold import CountCondition
+from godpy.condition import CountCondition
 
 
 class OpenFiles(CountCondition):

@@ -3,7 +3,6 @@
 import psutil
 
 from godpy.condition import PollCondition
-from godpy.pids import watched_pid
 
 
 class PortListening(PollCondition):
@@ -39,7 +38,7 @@ class PortListening(PollCondition):
 
     def test(self) -> bool:
         """Look for a listening TCP socket on the port among the process's sockets."""
-        pid = watched_pid(self)
+        pid = self.watched_pid()
         if pid is None:
             self.info = "process is not running"
             return not self.listening

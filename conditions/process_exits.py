@@ -1,7 +1,6 @@
 """process_exits: an event condition fired the moment the watched process exits."""
 
-from godpy.condition import EventCondition
-from godpy.pids import describe_status, watched_pid
+from godpy.condition import EventCondition, describe_status
 
 
 class ProcessExits(EventCondition):
@@ -23,7 +22,7 @@ class ProcessExits(EventCondition):
 
     def register(self) -> None:
         """Register for the exit of the current pid; fire at once if it is already gone."""
-        self._pid = watched_pid(self)
+        self._pid = self.watched_pid()
         self._callback = self.callback()
         if self._pid is None:
             self._callback({"pid": None})
@@ -32,7 +31,7 @@ class ProcessExits(EventCondition):
         since = process.tracked_since if process is not None else None
         self.task.events.register(self._pid, self._callback, since)
         self.task.applog(20, "registered 'proc_exit' event for pid %d", self._pid)
-        if watched_pid(self) != self._pid:
+        if self.watched_pid() != self._pid:
             self._callback({"pid": self._pid})
 
     def deregister(self) -> None:

@@ -1,7 +1,6 @@
 """process_running: is the watched process running (or not)?"""
 
 from godpy.condition import PollCondition
-from godpy.pids import watched_pid
 
 
 class ProcessRunning(PollCondition):
@@ -29,7 +28,7 @@ class ProcessRunning(PollCondition):
 
     def test(self) -> bool:
         """Check whether the pid exists and is the process we started."""
-        pid = watched_pid(self)
+        pid = self.watched_pid()
         active = pid is not None
         if active:
             self.info = f"process {pid} is running"

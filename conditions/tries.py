@@ -2,8 +2,7 @@
 
 import time
 
-from godpy.condition import Condition, PollCondition
-from godpy.timeline import Timeline
+from godpy.condition import Condition, PollCondition, Timeline
 
 
 class Tries(PollCondition):

@@ -1,7 +1,6 @@
 """uptime: the watched process has run longer than a limit (periodic restarts)."""
 
-from godpy.condition import PollCondition
-from godpy.pids import age, watched_pid
+from godpy.condition import PollCondition, process_age
 
 
 class Uptime(PollCondition):
@@ -25,11 +24,11 @@ class Uptime(PollCondition):
 
     def test(self) -> bool:
         """Compare the process's age with the limit."""
-        pid = watched_pid(self)
+        pid = self.watched_pid()
         if pid is None:
             self.info = "process is not running"
             return False
-        seconds = age(pid)  # to the clock tick: psutil's create_time is off by up to 1 s
+        seconds = process_age(pid)  # to the clock tick: psutil's create_time is off by up to 1 s
         if seconds is None:
             self.info = "process is not running"
             return False

@@ -3,8 +3,7 @@
 import json
 import urllib.parse
 
-from godpy.contact import FIELDS, Contact, http_post, url_problems
-from godpy.log import redact_url
+from godpy.contact import FIELDS, Contact, http_post, redact_url, url_problems
 
 
 class Webhook(Contact):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from godpy.command_runner import CommandResult, argv_for, run_command  # noqa: F401 (plugin API)
-from godpy.configurable import Configurable
+from godpy.configurable import Configurable, suggest  # noqa: F401 (plugin API: suggest)
 from godpy.errors import GodpyError
 
 

@@ -39,7 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 from godpy.command_runner import CommandResult, argv_for, run_command  # noqa: F401 (plugin API)
 from godpy.configurable import Configurable, problem
-from godpy.timeline import Timeline
+from godpy.pids import describe_status  # noqa: F401 (plugin API)
+from godpy.pids import watched_pid as _watched_pid
+from godpy.timeline import Readings, Timeline  # noqa: F401 (plugin API)
 
 if TYPE_CHECKING:
     from godpy.metric import Metric
@@ -106,6 +108,20 @@ class Condition(Configurable):
     @info.setter
     def info(self, value) -> None:
         self._info = value
+
+    def watched_pid(self) -> int | None:
+        """The pid this condition looks at: its own ``pid_file``'s if it has one (and the
+        process lives), else its watch's live process; None when there is none."""
+        return _watched_pid(self)
+
+    def after(self, delay: float, func, *args):
+        """Run ``func(*args)`` on the task's driver in ``delay`` seconds (a timer that any
+        operator command on the task cancels); returns a Future with ``cancel()``."""
+        return self._task.after(delay, func, *args)
+
+    def now(self) -> float:
+        """The task's driver clock (monotonic seconds; a fake one in unit tests)."""
+        return self._task.driver.clock()
 
     def bind(self, task: Task, metric: Metric) -> None:
         """Attach this condition to its task and metric (done by ``Metric.condition``)."""
@@ -255,3 +271,11 @@ class TriggerCondition(Condition):
     def accept(self, payload) -> bool:
         """Trigger conditions always accept their own triggers."""
         return True
+
+
+# -- the rest of the plugin API: what the built-ins use, offered to every plugin --------
+# (imported last: these modules build on the bases above)
+from godpy import http_probe  # noqa: E402, F401 (http_probe.get: an HTTP GET with one deadline)
+from godpy.pids import age as process_age  # noqa: E402, F401 (seconds, to the clock tick)
+from godpy.system import cpu_seconds, memory_kb  # noqa: E402, F401 (process readings)
+from godpy.threshold import CountCondition, ThresholdCondition  # noqa: E402, F401

@@ -15,7 +15,7 @@ from typing import ClassVar
 from godpy.command_runner import CommandResult, argv_for, run_command  # noqa: F401 (plugin API)
 from godpy.configurable import Configurable, snake_case
 from godpy.errors import GodpyError
-from godpy.log import redact_url, redact_urls
+from godpy.log import redact_url, redact_urls  # noqa: F401 (plugin API: redact_url)
 
 #: The fields of every message handed to ``Contact.notify``.
 FIELDS = (

@@ -144,3 +144,19 @@ def test_version_matches_metadata():
     from godpy.version import __version__
 
     assert __version__ == importlib.metadata.version("godpy")
+
+
+def test_every_internal_module_is_banned_in_plugin_folders():
+    """ruff's TID251 list names every godpy module but the plugin API, so a built-in
+    plugin could live in a third-party package unchanged."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        banned = tomllib.load(fh)["tool"]["ruff"]["lint"]["flake8-tidy-imports"]["banned-api"]
+    modules = {
+        f"godpy.{name[:-3]}"
+        for name in (p.name for p in (ROOT / "godpy").glob("*.py"))
+        if not name.startswith("__")
+    }
+    api = {"godpy.condition", "godpy.behavior", "godpy.contact"}
+    assert set(banned) == modules - api
