@@ -35,17 +35,22 @@ Register it as an entry point in the group ``godpy.conditions`` (the built-ins i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from godpy.command_runner import CommandResult, argv_for, run_command  # noqa: F401 (plugin API)
+# The plugin API besides the bases below: what the built-ins use, offered to every plugin.
+from godpy import http_probe  # noqa: F401 (http_probe.get: an HTTP GET with one deadline)
+from godpy.command_runner import CommandResult, argv_for, run_command  # noqa: F401
 from godpy.configurable import Configurable, problem
-from godpy.pids import describe_status  # noqa: F401 (plugin API)
+from godpy.pids import age as process_age  # noqa: F401 (seconds, to the clock tick)
+from godpy.pids import describe_status  # noqa: F401
 from godpy.pids import watched_pid as _watched_pid
-from godpy.timeline import Readings, Timeline  # noqa: F401 (plugin API)
+from godpy.system import cpu_seconds, memory_kb  # noqa: F401 (process readings)
+from godpy.timeline import Readings, Timeline  # noqa: F401
 
-if TYPE_CHECKING:
-    from godpy.metric import Metric
-    from godpy.task import Task
+#: What a condition is bound to, named here without importing them: the condition
+#: layer sits below the task layer (``godpy.task.Task``, ``godpy.metric.Metric``).
+Task = Any
+Metric = Any
 
 
 def normalize_notify(spec) -> tuple[list[str], str | None, str | None]:
@@ -273,9 +278,72 @@ class TriggerCondition(Condition):
         return True
 
 
-# -- the rest of the plugin API: what the built-ins use, offered to every plugin --------
-# (imported last: these modules build on the bases above)
-from godpy import http_probe  # noqa: E402, F401 (http_probe.get: an HTTP GET with one deadline)
-from godpy.pids import age as process_age  # noqa: E402, F401 (seconds, to the clock tick)
-from godpy.system import cpu_seconds, memory_kb  # noqa: E402, F401 (process readings)
-from godpy.threshold import CountCondition, ThresholdCondition  # noqa: E402, F401
+class ThresholdCondition(PollCondition):
+    """True when ``read(pid)`` of the watched process is above ``above``.
+
+    The log line and notifications show the recent readings, a star on each one over the
+    limit: ``memory out of bounds [*51200kb, 2032kb]``.
+
+    Subclasses set ``_label`` (the word in the log line), ``_unit`` and ``_digits`` for
+    the readings, and implement ``read(pid)``; ``forget()`` drops any state of ``read``.
+
+    Attributes:
+        above: the limit (required).
+        times: true ``x`` times in the last ``y`` checks (default 1).
+        pid_file: read the pid from this file instead of the watch's.
+    """
+
+    above = None
+    pid_file = None
+    required = ("above",)
+    _label = "reading"
+    _unit = ""
+    _digits = 0
+
+    def __init__(self, **attrs):
+        super().__init__(**attrs)
+        self._readings = Readings(1, self._unit, self._digits)
+
+    def prepare(self) -> None:
+        """Keep as many readings as ``times`` looks at, for the log line."""
+        super().prepare()
+        self._readings = Readings(self._times[1], self._unit, self._digits)
+
+    def read(self, pid: int) -> float:
+        """The current reading of process ``pid``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement read(pid)")
+
+    def forget(self) -> None:
+        """Drop state kept between readings (the process is gone or the state was left)."""
+
+    def test(self) -> bool:
+        """Read the value and compare it with the limit."""
+        pid = self.watched_pid()
+        if pid is None:
+            self.info = "process is not running"
+            self.forget()
+            return False
+        value = self.read(pid)
+        self._readings.push(value)
+        bounds = "out of bounds" if value > self.above else "within bounds"
+        self.info = f"{self._label} {bounds} {self._readings.render(self.above)}"
+        return value > self.above
+
+    def reset(self) -> None:
+        """Forget the readings too."""
+        super().reset()
+        self.forget()
+        self._readings.clear()
+
+
+class CountCondition(ThresholdCondition):
+    """A threshold on a whole count (descriptors, threads): ``above`` must be an int."""
+
+    _what = "items"
+
+    def valid(self) -> list[str]:
+        """The limit is a whole, non-negative number."""
+        problems = super().valid()
+        if self.above is not None and (not isinstance(self.above, int) or self.above < 0):
+            problems.append(f"{self.describe()}: above must be a number of {self._what}")
+        return problems

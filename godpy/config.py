@@ -21,11 +21,10 @@ import traceback
 import types
 
 from godpy.configurable import LOADING_FILE, PROBLEMS, config_location
-from godpy.dsl import CURRENT
 from godpy.errors import AttributeProblem, ConfigError
 from godpy.log import get_logger
 from godpy.process import Children
-from godpy.session import Session
+from godpy.session import CURRENT, Session
 from godpy.trust import trust_problem
 from godpy.watch import Watch
 

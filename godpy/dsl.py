@@ -8,16 +8,17 @@ per load keeps the daemon free of global state.
 from __future__ import annotations
 
 import os
-from contextvars import ContextVar
 from typing import Any
 
 from godpy.configurable import LOADING_FILE, collecting, record, suggest
 from godpy.errors import AttributeProblem, ConfigError
-from godpy.session import Session
+from godpy.session import (
+    CURRENT,  # noqa: E402 (the session being loaded)
+    Session,
+)
 from godpy.task import Task
 from godpy.watch import Watch
 
-CURRENT: ContextVar[Session | None] = ContextVar("godpy_session", default=None)
 _REQUIRED = object()
 
 

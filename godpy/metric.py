@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from godpy.condition import Condition
 from godpy.configurable import StandIn, collecting, config_location, record
 from godpy.errors import AttributeProblem
 
-if TYPE_CHECKING:
-    from godpy.task import Task
+#: The owning task (``godpy.task.Task``), named without importing the task layer.
+Task = Any
 
 
 def normalize_destination(destination) -> dict | None:

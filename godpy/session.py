@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from contextvars import ContextVar
 from typing import TypeVar
 
 from godpy.condition import EventCondition, normalize_notify
@@ -17,6 +18,9 @@ from godpy.trust import unsafe_folder
 from godpy.watch import Watch
 
 T = TypeVar("T", bound=Task)
+
+#: The session of the config being loaded (set by ``config.load``, read by the DSL).
+CURRENT: ContextVar[Session | None] = ContextVar("godpy_session", default=None)
 
 DEFAULT_SETTINGS = {
     "pid_file_directory": None,

@@ -160,3 +160,31 @@ def test_every_internal_module_is_banned_in_plugin_folders():
     }
     api = {"godpy.condition", "godpy.behavior", "godpy.contact"}
     assert set(banned) == modules - api
+
+
+def test_no_module_imports_itself_through_others():
+    """godpy's modules form layers: no import circle, counting imports inside functions."""
+    import ast
+
+    names = {p.stem for p in (ROOT / "godpy").glob("*.py")}
+    deps = {}
+    for name in names:
+        found = set()
+        for node in ast.walk(ast.parse((ROOT / "godpy" / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("godpy"):
+                parts = node.module.split(".")
+                found |= {a.name for a in node.names} if len(parts) == 1 else {parts[1]}
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("godpy.")}
+        deps[name] = found & names - {name}
+
+    def back_to_itself(start):
+        todo, seen = [start], set()
+        while todo:
+            for nxt in deps[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        return start in seen
+
+    circles = sorted(n for n in names if back_to_itself(n))
+    assert circles == []
