@@ -223,7 +223,7 @@ class Process:
 
     def export(self) -> dict:
         """What the state file keeps of this process (driver thread)."""
-        pid = self.pid
+        pid = self.current_pid()
         return {
             "pid": pid,
             "start_ticks": None if pid is None else start_ticks(pid),
@@ -274,7 +274,19 @@ class Process:
 
     @property
     def pid(self) -> int | None:
-        """The pid of the live watched process, or None (reaps, and follows the pid file)."""
+        """The pid of the live watched process as godpy last knew it, or None: a pure read
+        (nothing reaped, no pid file read); ``current_pid()`` brings it up to date."""
+        popen = self._popen
+        if popen is not None and popen.returncode is None:
+            return popen.pid if identity(popen.pid) is not None else None
+        tracked = self._tracked
+        if tracked and identity(tracked[0]) == tracked[1]:
+            return tracked[0]
+        return None
+
+    def current_pid(self) -> int | None:
+        """Bring what godpy knows up to date, then return the live pid (driver only):
+        reap our child, notice a tracked process gone, follow the pid file."""
         self.reap()
         if self._popen is not None:
             return self._popen.pid
@@ -424,7 +436,7 @@ class Process:
         file to name a new live process. Otherwise what is left of the old group gets
         ``stop_signal``, then SIGKILL after ``stop_timeout``.
         """
-        if self.pid is not None:
+        if self.current_pid() is not None:
             return True
         pgid = self._pgid
         upgrading = pgid is not None and self.self_daemonizing and live_members(pgid)
@@ -444,9 +456,9 @@ class Process:
         """Wait for the pid file to name a live process; give up after ``timeout``, or as
         soon as old process ``group`` (whose member would write it) has no one left."""
         deadline = time.monotonic() + timeout
-        while self.pid is None:
+        while self.current_pid() is None:
             if time.monotonic() >= deadline or (group is not None and not live_members(group)):
-                return self.pid is not None
+                return self.current_pid() is not None
             time.sleep(_POLL * 2)
         return True
 
@@ -499,7 +511,7 @@ class Process:
 
         When the main process is already gone, what is left of its group is stopped.
         """
-        pid = self.pid
+        pid = self.current_pid()
         target = Target(pid, self._group())
         self._stopping = True
         try:
@@ -524,7 +536,7 @@ class Process:
             self._run_command("restart", self.spec.restart, self.spec.stop_timeout)
             return True
         if self.spec.restart_signal is not None:
-            pid = self.pid
+            pid = self.current_pid()
             if pid is not None:
                 self._send(pid, self.spec.restart_signal)
                 return True
@@ -532,7 +544,7 @@ class Process:
 
     def signal(self, sig) -> bool:
         """Send ``sig`` to the process itself; False when it is not running."""
-        pid = self.pid
+        pid = self.current_pid()
         if pid is None:
             return False
         self._send(pid, signal_number(sig))

@@ -109,6 +109,10 @@ class Task(TaskConfig):
         """True when the current state's action waits for a timer (its conditions too)."""
         return False
 
+    def refresh(self) -> None:
+        """Bring what the task knows of the world up to date before a check (Watch: its
+        process); a generic task has nothing to refresh."""
+
     def landing_state(self, to_state: str) -> str:
         """The state actually entered after the action of ``to_state`` (hook for Watch)."""
         return to_state
@@ -205,6 +209,7 @@ class Task(TaskConfig):
         """Test a due poll condition, log it, notify, and move or reschedule."""
         if cond not in self._active:
             return
+        self.refresh()
         try:
             result = cond.check()
         except Exception as exc:
@@ -233,6 +238,7 @@ class Task(TaskConfig):
         if cond not in self._active or not cond.is_current(token):
             self.applog(logging.DEBUG, "ignored stale event from %s", type(cond).__name__)
             return
+        self.refresh()
         if not cond.accept(payload):
             return
         destination = cond.transition or (cond.metric.destination or {}).get(True)

@@ -86,6 +86,11 @@ class Watch(WatchConfig, Task):
         future = self._driver.message("reap_child")
         return not (future.done() and future.exception() is not None)
 
+    def refresh(self) -> None:
+        """Before a check: reap our child, follow the pid file (so a condition's
+        ``watched_pid()`` reads what is true now, without side effects of its own)."""
+        self._process.current_pid()
+
     def reap_child(self) -> None:
         """Collect our child's exit status; without exit events, re-check at once."""
         self._process.reap()
@@ -233,7 +238,7 @@ class Watch(WatchConfig, Task):
                 self.action("stop")
             finally:
                 self._action = None
-            pid = self._process.pid
+            pid = self._process.current_pid()
             self.changed()
             return self.outcome(pid is None, None if pid is None else f"pid {pid} still runs")
         elif command == "restart":
@@ -268,7 +273,7 @@ class Watch(WatchConfig, Task):
         """(ok, reason) once clear, else None: up for CONFIRM seconds, or failed."""
         reason = self._process.exit_reason() or "process is not running"
         if self._state == "up" and self._action is None:
-            if self._process.pid is None:
+            if self._process.current_pid() is None:
                 return None if self._keepalive is not None else (False, reason)
             lived = self._process.lived()
             wait = min(CONFIRM, self._backoff.stable_after if self._backoff else CONFIRM)
@@ -326,7 +331,7 @@ class Watch(WatchConfig, Task):
         saved = self._restored or {}
         stopped = saved.get("intent") == "stopped"
         respec = self._respec and saved.get("intent") == "monitored"
-        if (stopped or respec) and self._process.pid is not None:
+        if (stopped or respec) and self._process.current_pid() is not None:
             why = "stopped by the operator" if stopped else "run with other settings"
             self.applog(logging.INFO, "its process was %s before godpy went down", why)
             self._action = "stopping"  # an interrupted stop, or a restart that is due
@@ -367,7 +372,7 @@ class Watch(WatchConfig, Task):
 
     def send_signal(self, sig) -> int | None:
         """Send ``sig`` to the watched process; return its pid, or None if not running."""
-        pid = self._process.pid
+        pid = self._process.current_pid()
         if pid is None or not self._process.signal(sig):
             return None
         self.applog(logging.INFO, "sent signal %s to pid %d", sig, pid)

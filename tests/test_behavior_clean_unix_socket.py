@@ -51,7 +51,7 @@ def test_without_the_behavior_the_server_cannot_bind(tmp_path, pids):
     stale_socket(path)
     w = make_watch(tmp_path, pids, [sys.executable, "-c", SERVER, str(path)], unix_socket=str(path))
     w.action("start")
-    wait_until(lambda: w.pid is None, 10, what="the server to fail to bind")
+    wait_until(lambda: w.process.current_pid() is None, 10, what="the server to fail to bind")
     assert w.process.last_exit == "exited with code 1"
 
 

@@ -51,7 +51,9 @@ class Harness:
     def start(self, proc):
         """Start ``proc`` and return its pid once it is running (registered for cleanup)."""
         proc.start()
-        return self.pids.add(wait_until(lambda: proc.pid, what=f"{proc.spec.name} running"))
+        return self.pids.add(
+            wait_until(lambda: proc.current_pid(), what=f"{proc.spec.name} running")
+        )
 
     def probe(self, record, *args, **spec):
         """Start a probe and wait until it has installed its signal handlers."""
@@ -69,7 +71,7 @@ class Harness:
 
     def cleanup(self):
         for proc in self.made:
-            pid = proc.pid
+            pid = proc.current_pid()
             if pid is not None:
                 self.pids.add(pid)
         self.pids.kill_all()
@@ -255,7 +257,7 @@ def test_exact_exit_code_is_known_after_reap(harness, tmp_path):
     """A child that exits with 3 is reported as 'exited with code 3'."""
     proc, pid = harness.launch(tmp_path / "rec", "--exit", "3")
     assert wait_until(proc.reap, what="probe exit") == "exited with code 3"
-    assert proc.pid is None
+    assert proc.current_pid() is None
     assert not alive(pid)
 
 
@@ -265,7 +267,7 @@ def test_killed_child_is_reported_by_signal_name(harness, tmp_path):
     proc, pid = harness.probe(tmp_path / "rec")
     os.kill(pid, signal.SIGKILL)
     assert wait_until(proc.reap, what="probe reaped") == "killed by SIGKILL"
-    assert proc.pid is None
+    assert proc.current_pid() is None
 
 
 @integration
@@ -398,7 +400,7 @@ def test_stop_sends_sigterm_by_default(harness, tmp_path):
     proc.stop()
     assert read_lines(record)[-2:] == ["signal SIGTERM", "exit 0"]
     assert proc.last_exit == "exited with code 0"
-    assert proc.pid is None and not alive(pid)
+    assert proc.current_pid() is None and not alive(pid)
 
 
 @integration
@@ -443,7 +445,7 @@ def test_stop_when_not_running_is_harmless(harness):
     """Stopping a process that never started logs that and raises nothing."""
     proc = harness.process(["sleep", "60"])
     proc.stop()
-    assert proc.pid is None
+    assert proc.current_pid() is None
     assert "not running" in harness.log.text()
 
 
@@ -459,7 +461,7 @@ def test_custom_stop_command_runs_and_its_pid_is_not_tracked(harness, tmp_path):
     stopper = read_pid(marker)
     assert stopper is not None and stopper != pid
     assert read_lines(record)[-2:] == ["signal SIGTERM", "exit 0"]
-    assert proc.pid is None
+    assert proc.current_pid() is None
     assert not pidfile.exists()
     assert zombie_children() - zombies_before == set()
 
@@ -490,7 +492,7 @@ def test_custom_restart_command_keeps_tracking_the_same_process(harness, tmp_pat
     assert proc.restart() is True
     wait_until(lambda: "signal SIGHUP" in read_lines(record), what="probe got SIGHUP")
     assert read_pid(marker) not in (None, pid)
-    assert proc.pid == pid
+    assert proc.current_pid() == pid
     assert read_pid(pidfile) == pid
     assert [x for x in read_lines(record) if x.startswith("start")] == [f"start {pid}"]
 
@@ -502,7 +504,7 @@ def test_restart_signal_is_sent_to_the_process(harness, tmp_path):
     proc, pid = harness.probe(record, restart_signal=signal.SIGUSR1)
     assert proc.restart() is True
     wait_until(lambda: "signal SIGUSR1" in read_lines(record), what="probe got SIGUSR1")
-    assert proc.pid == pid
+    assert proc.current_pid() == pid
 
 
 @integration
@@ -533,16 +535,16 @@ def test_self_daemonizing_start_is_tracked_from_its_pid_file(harness, tmp_path, 
     record, pidfile = tmp_path / "rec", tmp_path / "daemon.pid"
     proc = harness.process(probe_argv(record, "--daemonize", pidfile), pid_file=str(pidfile))
     proc.start()
-    pid = pids.add(wait_until(lambda: proc.pid, what="daemon pid from its pid file"))
+    pid = pids.add(wait_until(lambda: proc.current_pid(), what="daemon pid from its pid file"))
     wait_until(lambda: f"start {pid}" in read_lines(record), what="daemon started")
     written = os.stat(pidfile)
     assert pidfile.read_text() == str(pid)
     assert os.getsid(pid) != pid  # it really daemonized (double fork)
-    assert proc.pid == pid
+    assert proc.current_pid() == pid
     assert not (tmp_path / "probe.pid").exists()
     proc.stop()
     assert read_lines(record)[-2:] == ["signal SIGTERM", "exit 0"]
-    assert proc.pid is None
+    assert proc.current_pid() is None
     after = os.stat(pidfile)
     assert (after.st_ino, after.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
 
@@ -576,10 +578,10 @@ def test_pid_file_written_after_its_process_started_is_adopted(harness, tmp_path
     pid = outsider(record)
     (tmp_path / "probe.pid").write_text(str(pid))
     proc = harness.process(["sleep", "60"])
-    assert proc.pid == pid
+    assert proc.current_pid() == pid
     proc.stop()
     assert read_lines(record)[-2:] == ["signal SIGTERM", "exit 0"]
-    assert proc.pid is None
+    assert proc.current_pid() is None
 
 
 # -- reaping and failures ----------------------------------------------------------------
@@ -615,7 +617,7 @@ def test_missing_binary_fails_to_start_cleanly(harness, tmp_path, command):
     proc = harness.process(command)
     proc.start()
     assert proc.last_exit.startswith("failed to start: ")
-    assert proc.pid is None
+    assert proc.current_pid() is None
     assert not (tmp_path / "probe.pid").exists()
     assert any(level == 40 and "start failed" in text for level, text in harness.log.lines)
 
@@ -626,7 +628,7 @@ def test_start_command_with_unbalanced_quote_fails_to_start_cleanly(harness):
     proc = harness.process("echo 'unterminated")
     proc.start()
     assert proc.last_exit == "failed to start: No closing quotation"
-    assert proc.pid is None
+    assert proc.current_pid() is None
 
 
 @integration
@@ -645,7 +647,7 @@ def test_log_in_a_missing_directory_fails_to_start_cleanly(harness, tmp_path):
     proc = harness.process(["sleep", "60"], log=str(tmp_path / "no" / "such" / "dir.log"))
     proc.start()
     assert proc.last_exit.startswith("failed to start: ")
-    assert proc.pid is None
+    assert proc.current_pid() is None
     assert harness.children.reap() == 0
 
 
@@ -654,7 +656,7 @@ def test_unwritable_pid_file_is_logged_and_the_process_still_runs(harness, tmp_p
     """If the pid file cannot be written, godpy warns and keeps tracking its child."""
     missing = tmp_path / "missing"
     proc, pid = harness.probe(tmp_path / "rec", pid_file_directory=str(missing))
-    assert proc.pid == pid
+    assert proc.current_pid() == pid
     assert f"could not write pid file {missing / 'probe.pid'}" in harness.log.text()
 
 
@@ -695,3 +697,18 @@ def test_configured_env_wins_over_the_users_defaults(throwaway_user, harness):
     )
     env = proc_environ(harness.start(proc))
     assert env["HOME"] == "/srv/app" and env["USER"] == u.name
+
+
+@integration
+def test_reading_pid_is_a_pure_read(harness, tmp_path):
+    """`pid` changes nothing: a dead child is not reaped by reading it (it stays a zombie
+    until the driver's current_pid() or reap()), and no exit is recorded meanwhile."""
+    proc = harness.process(["sh", "-c", "exit 4"])
+    proc.start()
+    child = proc._popen.pid
+    wait_until(lambda: proc.pid is None, what="the child gone")
+    assert os.path.exists(f"/proc/{child}")  # a zombie: nobody reaped it
+    assert proc.last_exit is None
+    assert proc.current_pid() is None
+    assert proc.last_exit == "exited with code 4"
+    assert not os.path.exists(f"/proc/{child}")

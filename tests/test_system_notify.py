@@ -77,7 +77,10 @@ def test_contact_that_never_answers_does_not_delay_the_restart(tmp_path, godpy_r
         wait_until(lambda: silent.received and b"POST /hook" in silent.received[0])
         assert b"probe" in silent.received[0]
         text = run.text()
-        assert "probe move 'start' to 'up'" in text.split("probe [trigger]", 1)[1]
+        wait_until(
+            lambda: "probe move 'start' to 'up'" in run.text().split("probe [trigger]", 1)[1],
+            what="up again while the notification hangs",
+        )
         assert "notified 'ops'" not in text and "notification to 'ops' failed" not in text
         assert run.terminate() == 0
     assert old != new

@@ -54,7 +54,7 @@ def made(pids):
 
     yield build
     for proc in procs:
-        pid = proc.pid
+        pid = proc.current_pid()
         if pid:
             pids.add(pid)
         proc.stop()
@@ -86,7 +86,7 @@ def test_log_symlinked_to_a_root_file_is_not_written(throwaway_user, home, secre
     proc.stop()
     as_user(throwaway_user, "sh", "-c", f"rm {log} && ln -s {secret} {log}")
     proc.start()
-    wait_until(lambda: proc.pid is None and proc.last_exit, what="the start to fail")
+    wait_until(lambda: proc.current_pid() is None and proc.last_exit, what="the start to fail")
     assert proc.last_exit == f"failed to start: cannot open {log} as uid {throwaway_user.uid}"
     assert secret.read_text() == "root only\n"
 
@@ -97,7 +97,7 @@ def test_log_symlink_cannot_create_a_root_file(throwaway_user, home, tmp_path, m
     as_user(throwaway_user, "ln", "-s", str(target), log)
     proc = made(["sleep", "60"], credentials=creds(throwaway_user), log=log)
     proc.start()
-    wait_until(lambda: proc.pid is None and proc.last_exit, what="the start to fail")
+    wait_until(lambda: proc.current_pid() is None and proc.last_exit, what="the start to fail")
     assert not target.exists()
 
 
@@ -135,7 +135,7 @@ def test_pid_file_naming_a_process_the_user_does_not_own_is_ignored(
         wait_until(lambda: age(target) > 1.5, what="an older process")
     proc.start()  # the start command "daemonizes" (exits 0) and then the user plants a pid
     as_user(throwaway_user, "sh", "-c", f"echo {target} > {pid_file}")
-    assert proc.pid is None
+    assert proc.current_pid() is None
     proc.stop()
     assert target == 1 or alive(target)
 
@@ -146,7 +146,7 @@ def test_pid_file_of_the_users_own_new_process_is_adopted(throwaway_user, home, 
     daemonize = f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}"
     proc = made(["sh", "-c", daemonize], pid_file=pid_file, credentials=creds(throwaway_user))
     proc.start()
-    pid = pids.add(wait_until(lambda: proc.pid))
+    pid = pids.add(wait_until(lambda: proc.current_pid()))
     assert read(f"/proc/{pid}/comm").strip() == "sleep"
 
 
@@ -174,14 +174,14 @@ def test_other_user_gets_a_clean_environment(throwaway_user, made, pids, monkeyp
     monkeypatch.setenv("TZ", "UTC")
     clean = made(["sleep", "60"], credentials=creds(throwaway_user), env={"APP": "1"})
     clean.start()
-    env = environ(pids.add(wait_until(lambda: clean.pid)))
+    env = environ(pids.add(wait_until(lambda: clean.current_pid())))
     assert "SMTP_PASSWORD" not in env
     assert (env["APP"], env["TZ"], env["USER"]) == ("1", "UTC", throwaway_user.name)
     assert env["PATH"]
     full = made(["sleep", "60"], name="full", credentials=creds(throwaway_user),
                 inherit_env=True)  # fmt: skip
     full.start()
-    assert environ(pids.add(wait_until(lambda: full.pid)))["SMTP_PASSWORD"] == "hunter2"
+    assert environ(pids.add(wait_until(lambda: full.current_pid())))["SMTP_PASSWORD"] == "hunter2"
 
 
 def environ(pid):
@@ -235,9 +235,9 @@ def test_pid_file_rewritten_by_the_user_does_not_lose_the_process(throwaway_user
     daemonize = f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}"
     proc = made(["sh", "-c", daemonize], pid_file=pid_file, credentials=creds(throwaway_user))
     proc.start()
-    pid = pids.add(wait_until(lambda: proc.pid))
+    pid = pids.add(wait_until(lambda: proc.current_pid()))
     as_user(throwaway_user, "sh", "-c", f"echo 1 > {pid_file}")
-    assert proc.pid == pid
+    assert proc.current_pid() == pid
     proc.stop()
     assert not alive(pid)
 
@@ -249,7 +249,7 @@ def test_pid_file_watch_restarts_at_once_when_the_old_group_is_empty(made, tmp_p
     daemonize = f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}"
     proc = made(["setsid", "sh", "-c", daemonize], pid_file=pid_file, pid_file_grace=30)
     proc.start()
-    pid = pids.add(wait_until(lambda: proc.pid))
+    pid = pids.add(wait_until(lambda: proc.current_pid()))
     os.kill(pid, 9)
     wait_until(lambda: not alive(pid))
     import concurrent.futures
@@ -274,7 +274,7 @@ def test_group_of_a_dead_trusted_leader_is_cleaned_up_with_other_users_workers(
     proc = made(["setsid", "sh", "-c", master], pid_file=pid_file, pid_file_grace=0.3,
                 stop_timeout=2)  # fmt: skip
     proc.start()
-    leader = pids.add(wait_until(lambda: proc.pid))
+    leader = pids.add(wait_until(lambda: proc.current_pid()))
     members = wait_until(lambda: [p for p in live_members(leader) if p != leader])
     for pid in members:
         pids.add(pid)

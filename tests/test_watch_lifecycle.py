@@ -34,6 +34,9 @@ class DyingProcess:
     def reap(self):
         return self.last_exit
 
+    def current_pid(self):
+        return None
+
     def lived(self):
         return 0.01 if self.starts else None
 
