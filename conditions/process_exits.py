@@ -42,14 +42,10 @@ class ProcessExits(EventCondition):
         self._pid = self._callback = None
 
     def accept(self, payload) -> bool:
-        """Describe the exit: reap our child for its exact status, else use the event's."""
+        """Describe the exit from the event: the kernel's own record of its status."""
         payload = payload or {}
-        status = payload.get("status")
+        status, pid = payload.get("status"), payload.get("pid")
         code = None if status is None else -(status & 0x7F) if status & 0x7F else status >> 8
-        process = getattr(self.task, "process", None)
-        reason = process.collect(payload.get("pid"), code) if process is not None else None
-        if reason is None and code is not None:
-            reason = describe_status(code)
-        pid = payload.get("pid")
+        reason = None if code is None else describe_status(code)
         self.info = f"process {pid} {reason or 'exited'}" if pid else "process is not running"
         return True

@@ -2,7 +2,7 @@
 
 import time
 
-from godpy.condition import Condition, PollCondition, Timeline
+from godpy.condition import PollCondition, Timeline
 
 
 class Tries(PollCondition):
@@ -27,6 +27,7 @@ class Tries(PollCondition):
         ``on.condition("tries", times=5, within="1min", transition="start")``
     """
 
+    windowed = False  # its ``times`` counts checks, it is no (x, y) window
     times = None
     within = None
     required = ("times",)
@@ -39,20 +40,18 @@ class Tries(PollCondition):
     def prepare(self) -> None:
         """Keep ``times`` timestamps; each check counts once (no (x, y) window)."""
         super().prepare()
-        self._times, self._timeline = (1, 1), Timeline(1)
         if isinstance(self.times, int) and self.times > 0:
             self._stamps = Timeline(self.times)
 
     def valid(self) -> list[str]:
         """``times`` is a positive whole number; ``within`` and ``interval`` positive."""
-        problems = Condition.valid(self)
+        problems = super().valid()
         if self.times is not None and (
             not isinstance(self.times, int) or isinstance(self.times, bool) or self.times < 1
         ):
             problems.append(f"{self.describe()}: times must be a whole number >= 1")
-        for name in ("within", "interval"):
-            if getattr(self, name) is not None and getattr(self, name) <= 0:
-                problems.append(f"{self.describe()}: {name} must be positive")
+        if self.within is not None and self.within <= 0:
+            problems.append(f"{self.describe()}: within must be positive")
         return problems
 
     def test(self) -> bool:

@@ -153,11 +153,16 @@ class PollCondition(Condition):
         interval: seconds between tests (default: the watch's interval).
         times: trigger when true ``x`` times in the last ``y`` tests; an int ``n`` means
             ``(n, n)``; default 1.
+
+    A subclass whose ``times`` means something else (``tries`` counts checks) sets the
+    class attribute ``windowed = False``: every check then stands alone, and it checks its
+    own ``times``.
     """
 
     interval: float | str | None = None
     times: int | tuple[int, int] = 1
     units = {"interval": "seconds"}
+    windowed = True
 
     def __init__(self, **attrs):
         super().__init__(**attrs)
@@ -167,7 +172,7 @@ class PollCondition(Condition):
     def prepare(self) -> None:
         """Normalize ``times`` and size the timeline."""
         super().prepare()
-        times = self.times
+        times = self.times if self.windowed else 1
         if isinstance(times, int) and not isinstance(times, bool):
             times = (times, times)
         if isinstance(times, (tuple, list)) and len(times) == 2:
@@ -177,7 +182,7 @@ class PollCondition(Condition):
     def valid(self) -> list[str]:
         """Check ``times`` and ``interval`` besides the common attributes."""
         problems = super().valid()
-        t = self.times
+        t = self.times if self.windowed else 1
         if isinstance(t, int) and not isinstance(t, bool):
             t = (t, t)
         ok = isinstance(t, (tuple, list)) and len(t) == 2 and all(isinstance(n, int) for n in t)
@@ -260,6 +265,14 @@ class TriggerCondition(Condition):
 
     Subclasses implement ``process(event, payload)`` and call ``self.trigger()``.
     """
+
+    def arm(self) -> None:
+        """Start listening (the task calls this when the condition's state is entered)."""
+        self._token += 1
+
+    def disarm(self) -> None:
+        """Stop listening: a trigger still queued from before is ignored."""
+        self._token += 1
 
     def process(self, event: str, payload) -> None:
         """Called on the driver with ``("state_change", (from_state, to_state))``."""

@@ -26,7 +26,7 @@ LOADING_FILE: ContextVar[str | None] = ContextVar("godpy_loading_file", default=
 PROBLEMS: ContextVar[list[str] | None] = ContextVar("godpy_problems", default=None)
 
 _GODPY_DIR = os.path.dirname(os.path.abspath(__file__))
-_META = frozenset({"kind", "units", "required", "plugin_name"})
+_META = frozenset({"kind", "units", "required", "plugin_name", "windowed"})
 
 
 def config_location() -> str:

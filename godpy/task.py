@@ -109,9 +109,9 @@ class Task(TaskConfig):
         """True when the current state's action waits for a timer (its conditions too)."""
         return False
 
-    def refresh(self) -> None:
-        """Bring what the task knows of the world up to date before a check (Watch: its
-        process); a generic task has nothing to refresh."""
+    def refresh(self, event: dict | None = None) -> None:
+        """Bring what the task knows of the world up to date before a check or an event
+        (Watch: its process); a generic task has nothing to refresh."""
 
     def landing_state(self, to_state: str) -> str:
         """The state actually entered after the action of ``to_state`` (hook for Watch)."""
@@ -188,7 +188,7 @@ class Task(TaskConfig):
             cond.arm()
             cond.register()
         elif isinstance(cond, TriggerCondition):
-            cond._token += 1
+            cond.arm()
             self._triggers.append(cond)
 
     def detach(self, cond) -> None:
@@ -201,7 +201,7 @@ class Task(TaskConfig):
             cond.disarm()
             cond.deregister()
         elif isinstance(cond, TriggerCondition):
-            cond._token += 1
+            cond.disarm()
             if cond in self._triggers:
                 self._triggers.remove(cond)
 
@@ -238,7 +238,7 @@ class Task(TaskConfig):
         if cond not in self._active or not cond.is_current(token):
             self.applog(logging.DEBUG, "ignored stale event from %s", type(cond).__name__)
             return
-        self.refresh()
+        self.refresh(payload)
         if not cond.accept(payload):
             return
         destination = cond.transition or (cond.metric.destination or {}).get(True)

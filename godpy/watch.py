@@ -86,9 +86,14 @@ class Watch(WatchConfig, Task):
         future = self._driver.message("reap_child")
         return not (future.done() and future.exception() is not None)
 
-    def refresh(self) -> None:
+    def refresh(self, event: dict | None = None) -> None:
         """Before a check: reap our child, follow the pid file (so a condition's
-        ``watched_pid()`` reads what is true now, without side effects of its own)."""
+        ``watched_pid()`` reads what is true now, without side effects of its own). An
+        exit event's status says at once that our child is gone."""
+        status = (event or {}).get("status") if isinstance(event, dict) else None
+        if status is not None:
+            code = -(status & 0x7F) if status & 0x7F else status >> 8
+            self._process.collect(event.get("pid"), code)
         self._process.current_pid()
 
     def reap_child(self) -> None:
