@@ -290,6 +290,8 @@ class Process:
         self.reap()
         if self._popen is not None:
             return self._popen.pid
+        if self._reaped is not None and not self.self_daemonizing:
+            return None  # our child is dead and no start since: nothing to look for
         tracked = self._tracked
         if tracked and not self.self_daemonizing:
             if identity(tracked[0]) == tracked[1]:
@@ -469,6 +471,7 @@ class Process:
         self.restarts += self._starts > 1
         self._started_at, self._exited_at = time.monotonic(), None
         self._start_wall = time.time()
+        self._reaped = None
         if self._popen is not None:  # exiting, not reaped yet: reap it later
             self._old.append(self._popen)
             self._popen = None

@@ -94,7 +94,8 @@ class Watch(WatchConfig, Task):
         if status is not None:
             code = -(status & 0x7F) if status & 0x7F else status >> 8
             self._process.collect(event.get("pid"), code)
-        self._process.current_pid()
+        else:
+            self._process.current_pid()
 
     def reap_child(self) -> None:
         """Collect our child's exit status; without exit events, re-check at once."""
