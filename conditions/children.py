@@ -1,8 +1,6 @@
 """children: the watched process has too many, or too few, child processes."""
 
-import psutil
-
-from godpy.condition import PollCondition
+from godpy.condition import PollCondition, live_children
 
 
 class Children(PollCondition):
@@ -45,17 +43,9 @@ class Children(PollCondition):
         if pid is None:
             self.info = "process is not running"
             return False
-        kids = psutil.Process(pid).children(recursive=bool(self.recursive))
-        count = sum(1 for kid in kids if _alive(kid))
+        count = live_children(pid, bool(self.recursive))
         too_many = self.above is not None and count > self.above
         too_few = self.below is not None and count < self.below
         bounds = "out of bounds" if too_many or too_few else "within bounds"
         self.info = f"children {bounds} [{count}]"
         return too_many or too_few
-
-
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False

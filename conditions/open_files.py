@@ -1,8 +1,6 @@
 """open_files: the watched process holds too many file descriptors (a leak)."""
 
-import psutil
-
-from godpy.condition import CountCondition
+from godpy.condition import CountCondition, open_files
 
 
 class OpenFiles(CountCondition):
@@ -22,4 +20,4 @@ class OpenFiles(CountCondition):
 
     def read(self, pid: int) -> float:
         """The number of open descriptors."""
-        return psutil.Process(pid).num_fds()
+        return open_files(pid)

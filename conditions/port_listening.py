@@ -1,8 +1,6 @@
 """port_listening: the watched process itself listens on a TCP port (a ready check)."""
 
-import psutil
-
-from godpy.condition import PollCondition
+from godpy.condition import PollCondition, listening_ports
 
 
 class PortListening(PollCondition):
@@ -45,16 +43,3 @@ class PortListening(PollCondition):
         found = self.port in listening_ports(pid, bool(self.tree))
         self.info = f"process {pid} {'listens' if found else 'does not listen'} on {self.port}"
         return found == bool(self.listening)
-
-
-def listening_ports(pid: int, tree: bool) -> set[int]:
-    """TCP ports that ``pid`` (and its descendants when ``tree``) listen on."""
-    proc = psutil.Process(pid)
-    ports = set()
-    for member in [proc, *proc.children(recursive=True)] if tree else [proc]:
-        try:
-            conns = member.net_connections(kind="tcp")
-        except psutil.Error:
-            continue
-        ports.update(c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN)
-    return ports

@@ -1,8 +1,6 @@
 """threads: the watched process runs too many threads (a thread leak)."""
 
-import psutil
-
-from godpy.condition import CountCondition
+from godpy.condition import CountCondition, thread_count
 
 
 class Threads(CountCondition):
@@ -22,4 +20,4 @@ class Threads(CountCondition):
 
     def read(self, pid: int) -> float:
         """The number of threads."""
-        return psutil.Process(pid).num_threads()
+        return thread_count(pid)

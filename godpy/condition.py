@@ -44,7 +44,14 @@ from godpy.configurable import Configurable, problem
 from godpy.pids import age as process_age  # noqa: F401 (seconds, to the clock tick)
 from godpy.pids import describe_status  # noqa: F401
 from godpy.pids import watched_pid as _watched_pid
-from godpy.system import cpu_seconds, memory_kb  # noqa: F401 (process readings)
+from godpy.system import (  # noqa: F401 (process readings)
+    cpu_seconds,
+    listening_ports,
+    live_children,
+    memory_kb,
+    open_files,
+    thread_count,
+)
 from godpy.timeline import Readings, Timeline  # noqa: F401
 
 #: What a condition is bound to, named here without importing them: the condition

@@ -1,4 +1,9 @@
-"""Readings of a running process (memory, CPU time): psutil, and /proc directly for status."""
+"""Readings of a running process (memory, CPU time, children, descriptors, threads,
+listening ports): the one module behind which psutil lives, and /proc for status.
+
+A process that is gone raises ``ProcessLookupError``; one godpy may not read raises
+``PermissionError``.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,27 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
+def _errors(func):
+    """psutil's errors as the standard ones, so that callers never import psutil."""
+
+    def read(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except psutil.NoSuchProcess as exc:
+            raise ProcessLookupError(f"process {exc.pid} is gone") from None
+        except psutil.AccessDenied as exc:
+            raise PermissionError(f"no access to process {exc.pid}") from None
+
+    read.__name__, read.__doc__ = func.__name__, func.__doc__
+    return read
+
+
 def _family(pid: int, tree: bool) -> list[psutil.Process]:
     proc = psutil.Process(pid)
     return [proc, *proc.children(recursive=True)] if tree else [proc]
 
 
+@_errors
 def memory_kb(pid: int, tree: bool = False) -> float:
     """Resident memory of ``pid`` (and its descendants when ``tree``) in kilobytes."""
     total = 0
@@ -26,6 +47,7 @@ def memory_kb(pid: int, tree: bool = False) -> float:
     return total / 1024.0
 
 
+@_errors
 def cpu_seconds(pid: int, tree: bool = False) -> float:
     """User plus system CPU seconds used so far by ``pid`` (and descendants when ``tree``)."""
     total = 0.0
@@ -36,6 +58,44 @@ def cpu_seconds(pid: int, tree: bool = False) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+@_errors
+def live_children(pid: int, recursive: bool = False) -> int:
+    """How many live (non-zombie) children ``pid`` has (all descendants with
+    ``recursive``)."""
+    count = 0
+    for kid in psutil.Process(pid).children(recursive=recursive):
+        try:
+            count += kid.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            continue
+    return count
+
+
+@_errors
+def open_files(pid: int) -> int:
+    """How many file descriptors ``pid`` holds open."""
+    return psutil.Process(pid).num_fds()
+
+
+@_errors
+def thread_count(pid: int) -> int:
+    """How many threads ``pid`` runs."""
+    return psutil.Process(pid).num_threads()
+
+
+@_errors
+def listening_ports(pid: int, tree: bool = False) -> set[int]:
+    """TCP ports that ``pid`` (and its descendants when ``tree``) listen on."""
+    ports = set()
+    for member in _family(pid, tree):
+        try:
+            conns = member.net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        ports.update(c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN)
+    return ports
 
 
 def start_time(pid: int) -> float:
