@@ -2,29 +2,7 @@
 
 import time
 
-import psutil
-
-from godpy.behavior import Behavior, BehaviorError
-
-
-def listening_ports(pid: int) -> set[int]:
-    """TCP ports that ``pid`` or any of its descendants listens on.
-
-    Raises:
-        psutil.NoSuchProcess: ``pid`` is gone.
-    """
-    root = psutil.Process(pid)
-    ports = set()
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            read = getattr(proc, "net_connections", None) or proc.connections  # psutil < 6
-            conns = read(kind="tcp")
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            if proc is root:
-                raise
-            continue
-        ports.update(c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN)
-    return ports
+from godpy.behavior import Behavior, BehaviorError, listening_ports
 
 
 class WaitForPort(Behavior):
@@ -79,9 +57,9 @@ class WaitForPort(Behavior):
             if pid is None:
                 raise BehaviorError(f"process exited before listening on port {self.port}")
             try:
-                if self.port in listening_ports(pid):
+                if self.port in listening_ports(pid, tree=True):
                     return f"port {self.port} listening after {time.monotonic() - begun:.2f}s"
-            except psutil.NoSuchProcess:
+            except ProcessLookupError:
                 raise BehaviorError(
                     f"process {pid} exited before listening on port {self.port}"
                 ) from None

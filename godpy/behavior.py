@@ -20,6 +20,7 @@ from collections.abc import Callable
 from godpy.command_runner import CommandResult, argv_for, run_command  # noqa: F401 (plugin API)
 from godpy.configurable import Configurable, suggest  # noqa: F401 (plugin API: suggest)
 from godpy.errors import GodpyError
+from godpy.system import listening_ports  # noqa: F401 (plugin API)
 
 
 class BehaviorError(GodpyError):
