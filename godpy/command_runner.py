@@ -96,6 +96,7 @@ def run_command(
     input: bytes | None = None,
     separate_errors: bool = False,
     spawn: Callable[[list[str]], subprocess.Popen] | None = None,
+    popen_kwargs: dict | None = None,
 ) -> CommandResult:
     """Run ``command`` to completion, or kill its whole group after ``timeout`` seconds.
 
@@ -107,6 +108,7 @@ def run_command(
         separate_errors: keep stderr apart (``errors``) instead of with stdout.
         spawn: makes the process from the argv instead (a watch's, with its user, its
             logs and its environment); its output is then not captured.
+        popen_kwargs: more ``subprocess.Popen`` arguments (``user``, ``group``, ...).
 
     Raises:
         OSError: it could not be started (no such file, no permission).
@@ -123,6 +125,7 @@ def run_command(
             stderr=subprocess.PIPE if separate_errors else subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            **(popen_kwargs or {}),
         )
     try:
         out, err = proc.communicate(input, timeout=timeout)

@@ -11,13 +11,13 @@ import hashlib
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from godpy.command_runner import argv_for, run_command
-from godpy.credentials import Credentials
+from godpy import launch
+from godpy.children import Children, zombie_soon
+from godpy.command_runner import run_command
+from godpy.launch import EXIT_LOG, ProcessSpec
 from godpy.pids import (
     START_TIME_SLACK,
     age,
@@ -31,17 +31,6 @@ from godpy.pids import (
 from godpy.process_group import Target, live_members, members_trusted, signal_name
 
 _POLL = 0.005
-#: Exit status of the child when it cannot open its log as the watch's user (systemd's).
-EXIT_LOG = 209
-#: Run as the watch's user: open $1 (stdout) and $2 (stderr, or stdout's), then exec
-#: (``command exec``: a failed redirection must not end the shell before ``exit 209``).
-_OPEN_AS_USER = (
-    'command exec >>"$1" || exit 209; if [ -n "$2" ]; then command exec 2>>"$2" || '
-    'exit 209; else exec 2>&1; fi; shift 2; exec "$@"'
-)
-#: What a watch running as another user inherits from godpy's environment.
-_CLEAN_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "TZ")
-_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def signal_number(sig) -> int:
@@ -56,111 +45,6 @@ def signal_number(sig) -> int:
         return int(getattr(signal.Signals, name))
     except AttributeError:
         raise ValueError(f"unknown signal {sig!r}; use e.g. 'TERM', 'HUP' or 9") from None
-
-
-class Children:
-    """Every child godpy spawned and has not reaped yet.
-
-    The daemon's main loop calls ``reap()`` on SIGCHLD, so no zombie lingers. A child
-    with an owner (a watched process) is reaped by its owner's driver, never here: two
-    threads polling one Popen make one of them see a dead child as running. ``reap()``
-    only peeks at an owned child (``WNOWAIT``) and tells its owner.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._popens: dict[subprocess.Popen, Callable[[], bool] | None] = {}
-        self._told: set[subprocess.Popen] = set()
-
-    def add(self, popen: subprocess.Popen, owner: Callable[[], bool] | None = None) -> None:
-        """Track a child; ``owner()`` is told (once) when it exits and returns True when
-        it will reap the child itself."""
-        with self._lock:
-            self._popens[popen] = owner
-            self._told.discard(popen)
-
-    def discard(self, popen: subprocess.Popen) -> None:
-        """Forget a child its owner has reaped."""
-        with self._lock:
-            self._popens.pop(popen, None)
-            self._told.discard(popen)
-
-    def reap(self) -> int:
-        """Reap every finished unowned child, tell owners of finished owned ones; return
-        how many are still tracked."""
-        with self._lock:
-            items = list(self._popens.items())
-        for popen, owner in items:
-            if popen.returncode is not None:
-                self.discard(popen)
-            elif owner is None or popen in self._told:
-                if owner is None and popen.poll() is not None:
-                    self.discard(popen)
-            elif _exited(popen.pid):
-                self._told.add(popen)
-                if not owner() and popen.poll() is not None:  # nobody will: reap it here
-                    self.discard(popen)
-        with self._lock:
-            return len(self._popens)
-
-
-def _zombie_soon(popen: subprocess.Popen, spins: int = 200) -> int | None:
-    """Reap a child whose exit the kernel just announced: it becomes a zombie within
-    microseconds, so yield the CPU a few times rather than sleep; None if it did not.
-
-    Reaped now, its process group is empty at once for the cleanup check that follows
-    (a zombie still counts as a member, and scanning /proc costs milliseconds).
-    """
-    for _ in range(spins):
-        code = popen.poll()
-        if code is not None:
-            return code
-        os.sched_yield()
-    return None
-
-
-def _exited(pid: int) -> bool:
-    """True when our child ``pid`` has exited, without reaping it."""
-    try:
-        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-    except ChildProcessError:
-        return True
-
-
-@dataclass
-class ProcessSpec:
-    """How to run, stop and identify one watched process."""
-
-    name: str
-    start: object
-    pid_file_directory: str
-    stop: object = None
-    restart: object = None
-    restart_signal: int | None = None
-    stop_signal: int = signal.SIGTERM
-    stop_timeout: float = 10.0
-    start_timeout: float = 30.0
-    pid_file: str | None = None
-    pid_file_grace: float = 3.0
-    kill_mode: str = "group"
-    credentials: Credentials = field(default_factory=Credentials)
-    dir: str | None = None
-    env: dict = field(default_factory=dict)
-    log: str | None = None
-    err_log: str | None = None
-    umask: int | None = None
-    chroot: str | None = None
-    inherit_env: bool = False
-
-    @property
-    def switches_user(self) -> bool:
-        """True when the process runs as another user than godpy: a privilege boundary."""
-        return self.credentials.uid is not None and self.credentials.uid != os.getuid()
-
-    @property
-    def uid(self) -> int:
-        """The uid the watch's processes run as (godpy's own when ``uid`` is unset)."""
-        return os.getuid() if self.credentials.uid is None else self.credentials.uid
 
 
 class Process:
@@ -182,8 +66,9 @@ class Process:
         self._old: list[subprocess.Popen] = []  # replaced children not reaped yet
         self._tracked: tuple[int, float] | None = None  # (pid, start time)
         self._pgid: int | None = None  # the tracked process's group, for cleanup
-        self._own_group = False  # True when godpy created that group (its child's session)
-        self._group_led = False  # True when the trusted process we tracked led the group
+        #: True when that group is vouched for: godpy created it (its child's session), or
+        #: the trusted process we tracked led it
+        self._group_trusted = False
         self.tracked_since: float | None = None  # monotonic time we learned the pid
         self._started_at: float | None = None  # monotonic time of our last start
         self._exited_at: float | None = None
@@ -206,8 +91,7 @@ class Process:
             "_old",
             "_tracked",
             "_pgid",
-            "_own_group",
-            "_group_led",
+            "_group_trusted",
             "tracked_since",
             "_started_at",
             "_exited_at",
@@ -222,8 +106,9 @@ class Process:
                 self._children.add(popen, self._owner)
 
     def export(self) -> dict:
-        """What the state file keeps of this process (driver thread)."""
-        pid = self.current_pid()
+        """What the state file keeps of this process (built after a move or a command,
+        when the driver has just refreshed it: a pure read)."""
+        pid = self.pid
         return {
             "pid": pid,
             "start_ticks": None if pid is None else start_ticks(pid),
@@ -320,11 +205,11 @@ class Process:
         if found is not None and found != self._tracked:
             self.tracked_since = time.monotonic()
             try:
-                self._pgid, self._own_group = os.getpgid(found[0]), False
+                self._pgid = os.getpgid(found[0])
             except ProcessLookupError:
                 found = None
             else:  # a trusted process leading its group vouches for it, even once gone
-                self._group_led = self._pgid == found[0]
+                self._group_trusted = self._pgid == found[0]
         self._tracked = found
 
     def _group(self) -> int | None:
@@ -337,7 +222,7 @@ class Process:
         pgid = self._pgid
         if pgid is None or self.spec.kill_mode != "group":
             return None
-        if self._own_group or self._group_led:
+        if self._group_trusted:
             return pgid
         return pgid if members_trusted(pgid, self.spec.uid) else None
 
@@ -375,7 +260,7 @@ class Process:
         if popen is None or popen.pid != pid:
             self.reap()  # ours, reaped already (SIGCHLD came first): its status is known
             return self.last_exit if pid is not None and pid == self._reaped else None
-        if _zombie_soon(popen) is None and returncode is not None:
+        if zombie_soon(popen) is None and returncode is not None:
             self._old.append(popen)
             self._record_exit(returncode, popen)
         return self.reap()
@@ -488,7 +373,7 @@ class Process:
             return
         self._popen = popen
         self._tracked = (popen.pid, identity(popen.pid) or time.time())
-        self._pgid, self._own_group, self.tracked_since = popen.pid, True, self._started_at
+        self._pgid, self._group_trusted, self.tracked_since = popen.pid, True, self._started_at
         try:
             write_pid_file(self.pid_file, popen.pid)
         except OSError as exc:
@@ -565,98 +450,16 @@ class Process:
 
     # -- spawning ------------------------------------------------------------------------
     def _spawn(self, command, stdout=None, owner=None) -> subprocess.Popen:
-        spec = self.spec
-        argv = argv_for(command)
-        as_user = spec.switches_user and not spec.chroot and stdout is None
-        if as_user and (spec.log or spec.err_log):
-            # The service's user may control the log's path: open it as that user, in the
-            # child, after the switch (a shell's redirections: no interpreter to start).
-            argv = ["/bin/sh", "-c", _OPEN_AS_USER, "sh", spec.log or "/dev/null",
-                    spec.err_log or "", *argv]  # fmt: skip
-            out = err = None
-        else:
-            out = self._open_log(spec.log)
-            err = self._open_log(spec.err_log) if spec.err_log else None
-        kwargs = dict(
-            stdin=subprocess.DEVNULL,
-            stdout=stdout or out,
-            stderr=err if err is not None else subprocess.STDOUT,
-            env=self._environment(),
-            start_new_session=True,
-            close_fds=True,
-            umask=-1 if spec.umask is None else spec.umask,
-        )
-        creds = spec.credentials
-        if spec.chroot:
-            kwargs["preexec_fn"] = creds.chroot_switcher(spec.chroot, spec.dir or "/")
-        else:
-            kwargs.update(cwd=spec.dir or "/", **creds.popen_kwargs())
-        try:
-            popen = subprocess.Popen(argv, **kwargs)
-        finally:
-            for fh in (out, err):
-                if fh is not None and fh is not subprocess.DEVNULL:
-                    fh.close()
+        """Start ``command`` as the spec says; the daemon's Children track it."""
+        if self._env is None:  # once per spec: copying the environment costs 0.3 ms
+            self._env = launch.environment(self.spec)
+        popen = launch.spawn(self.spec, command, self._env, stdout)
         self._children.add(popen, owner)
         return popen
 
-    def _environment(self) -> dict[str, str]:
-        """godpy's environment; for another user, a clean one that leaks no secret.
-
-        Built once per process spec: copying the environment at every start cost a third
-        of a millisecond of the driver's time.
-        """
-        if self._env is None:
-            self._env = self._build_environment()
-        return self._env
-
-    def _build_environment(self) -> dict[str, str]:
-        spec = self.spec
-        if spec.switches_user and not spec.inherit_env:
-            env = {k: os.environ[k] for k in _CLEAN_ENV if k in os.environ}
-            env.setdefault("PATH", _DEFAULT_PATH)
-        else:
-            env = dict(os.environ)
-        env.update(spec.credentials.environment())
-        env.update({k: str(v) for k, v in (spec.env or {}).items()})
-        return env
-
-    @staticmethod
-    def _open_log(path: str | None):
-        if not path:
-            return subprocess.DEVNULL
-        # No symlink as the last step: a log is a file, never a link to somewhere else.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        return open(fd, "ab", buffering=0)
-
     def remove_file(self, path: str) -> bool:
-        """Delete ``path`` with the watch's rights; False when there was nothing to delete.
-
-        For a watch running as another user, ``rm`` runs as that user: a service user
-        can never make godpy delete a file that the user could not delete itself.
-
-        Raises:
-            OSError: the file exists and could not be deleted.
-        """
-        if not os.path.lexists(path):
-            return False
-        if not self.spec.switches_user:
-            os.unlink(path)
-            return True
-        result = subprocess.run(
-            ["rm", "-f", "--", path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=10,
-            env={"PATH": _DEFAULT_PATH, "LC_ALL": "C"},
-            **self.spec.credentials.popen_kwargs(),
-        )
-        if result.returncode != 0 or os.path.lexists(path):
-            why = result.stderr.strip().rsplit(": ", 1)[-1] or "not deleted"
-            raise OSError(f"cannot delete {path} as uid {self.spec.uid}: {why}")
-        return True
+        """Delete ``path`` with the watch's rights (see ``launch.remove_file``)."""
+        return launch.remove_file(self.spec, path)
 
     def _run_command(self, action: str, command, timeout: float) -> int | None:
         """Run a start/stop/restart command to completion; its pid is never tracked."""

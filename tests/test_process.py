@@ -11,9 +11,10 @@ import time
 import pytest
 from conftest import alive, probe_argv, read_lines, read_pid, wait_until
 
+from godpy.command_runner import argv_for
 from godpy.credentials import Credentials
 from godpy.pids import describe_status, read_pid_file, write_pid_file
-from godpy.process import Children, Process, ProcessSpec, argv_for
+from godpy.process import Children, Process, ProcessSpec
 
 integration = pytest.mark.integration
 

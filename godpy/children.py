@@ -1,0 +1,82 @@
+"""Children: every child godpy spawned and has not reaped yet, and who reaps each.
+
+A watched child is reaped by its owner's driver only (two threads polling one Popen make
+one of them see a dead child as running); the daemon's main loop peeks on SIGCHLD and
+tells the owner.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Callable
+
+
+class Children:
+    """Every child godpy spawned and has not reaped yet.
+
+    The daemon's main loop calls ``reap()`` on SIGCHLD, so no zombie lingers. A child
+    with an owner (a watched process) is reaped by its owner's driver, never here: two
+    threads polling one Popen make one of them see a dead child as running. ``reap()``
+    only peeks at an owned child (``WNOWAIT``) and tells its owner.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._popens: dict[subprocess.Popen, Callable[[], bool] | None] = {}
+        self._told: set[subprocess.Popen] = set()
+
+    def add(self, popen: subprocess.Popen, owner: Callable[[], bool] | None = None) -> None:
+        """Track a child; ``owner()`` is told (once) when it exits and returns True when
+        it will reap the child itself."""
+        with self._lock:
+            self._popens[popen] = owner
+            self._told.discard(popen)
+
+    def discard(self, popen: subprocess.Popen) -> None:
+        """Forget a child its owner has reaped."""
+        with self._lock:
+            self._popens.pop(popen, None)
+            self._told.discard(popen)
+
+    def reap(self) -> int:
+        """Reap every finished unowned child, tell owners of finished owned ones; return
+        how many are still tracked."""
+        with self._lock:
+            items = list(self._popens.items())
+        for popen, owner in items:
+            if popen.returncode is not None:
+                self.discard(popen)
+            elif owner is None or popen in self._told:
+                if owner is None and popen.poll() is not None:
+                    self.discard(popen)
+            elif _exited(popen.pid):
+                self._told.add(popen)
+                if not owner() and popen.poll() is not None:  # nobody will: reap it here
+                    self.discard(popen)
+        with self._lock:
+            return len(self._popens)
+
+
+def zombie_soon(popen: subprocess.Popen, spins: int = 200) -> int | None:
+    """Reap a child whose exit the kernel just announced: it becomes a zombie within
+    microseconds, so yield the CPU a few times rather than sleep; None if it did not.
+
+    Reaped now, its process group is empty at once for the cleanup check that follows
+    (a zombie still counts as a member, and scanning /proc costs milliseconds).
+    """
+    for _ in range(spins):
+        code = popen.poll()
+        if code is not None:
+            return code
+        os.sched_yield()
+    return None
+
+
+def _exited(pid: int) -> bool:
+    """True when our child ``pid`` has exited, without reaping it."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
