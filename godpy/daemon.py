@@ -73,9 +73,7 @@ class Daemon:
         self._exit: dict | None = None
         self._exited = threading.Event()
         self.state_path = state_path
-        self.state: StateFile | None = None
-        self.records: dict[str, dict] = {}  # the state file's content, owned by run()
-        self._dirty = False
+        self.state: StateFile | None = None  # owned by the main loop
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -106,17 +104,8 @@ class Daemon:
         if path is None:
             return
         self.state = StateFile(path)
-        saved = self.state.read()
-        for name, record in saved.items():
-            if name in self.tasks:
-                self.tasks[name].restore(record)
-                self.records[name] = record
-        gone = sorted(set(saved) - set(self.tasks))
-        if gone:
-            get_logger().info("state file: dropped %s (no longer in the config)", ", ".join(gone))
-            self._dirty = True
-        if self.records:
-            get_logger().info("state file: %d task(s) carry on from %s", len(self.records), path)
+        for name, record in self.state.load(self.tasks).items():
+            self.tasks[name].restore(record)
 
     def start(self) -> None:
         """Serve the control socket, give every task a driver, monitor the autostart ones.
@@ -142,7 +131,7 @@ class Daemon:
         for task in self.tasks.values():
             self._drive(task)
         for name, task in self.tasks.items():
-            if name in self.records:
+            if self.state is not None and name in self.state.records:
                 task.driver.message("resume")
             elif task.autostart:
                 task.driver.message("monitor")
@@ -230,7 +219,8 @@ class Daemon:
             if isinstance(new, Watch) and isinstance(old, Watch):
                 new.process.inherit(old.process)
                 new.take_intent(old)
-            self.records.pop(new.name, None)
+            if self.state is not None:
+                self.state.drop(new.name)
         self.tasks[new.name] = new
         self._drive(new)
         if monitor:
@@ -253,8 +243,8 @@ class Daemon:
         self._retire(task)
         self.tasks.pop(task.name, None)
         self.log_buffer.forget(task.name)
-        if self.records.pop(task.name, None) is not None:
-            self._dirty = True
+        if self.state is not None:
+            self.state.drop(task.name)
 
     @staticmethod
     def _retire(task: Task) -> None:
@@ -287,25 +277,22 @@ class Daemon:
             except queue.Empty:
                 item = None
             self.children.reap()
-            if self._dirty and self.signals.empty() and not isinstance(item, tuple):
-                self.save()  # once the burst of records is in
             if isinstance(item, tuple):
                 self._serve(item)
-                if self._dirty and self.signals.empty():
-                    self.save()
-                continue
-            if item in _STOP_SIGNALS:
+            elif item in _STOP_SIGNALS:
                 get_logger().info("received %s; stopping", signal.Signals(item).name)
                 return self.terminate()
-            if item == "terminate":
+            elif item == "terminate":
                 return self.terminate()
-            if item == "quit":
+            elif item == "quit":
                 return self.quit()
-            if item == signal.SIGHUP:
+            elif item == signal.SIGHUP:
                 godlog.reopen()
                 get_logger().info("received SIGHUP; log files reopened")
             elif item == signal.SIGUSR1:
                 self.log_status()
+            if self.signals.empty():
+                self.save()  # once the burst of records is in
 
     def _serve(self, item: tuple) -> None:
         """A message to the main loop: a task's new record, or a call from a control
@@ -313,8 +300,7 @@ class Daemon:
         if item[0] == "persist":
             _, task, record = item
             if self.tasks.get(task.name) is task:  # not a task replaced meanwhile
-                self.records[task.name] = record
-                self._dirty = True
+                self.state.put(task.name, record)
             return
         _, func, args, future = item
         if not future.set_running_or_notify_cancel():
@@ -335,18 +321,12 @@ class Daemon:
                 self._serve(item)
             elif isinstance(item, tuple) and item[3].set_running_or_notify_cancel():
                 item[3].set_exception(RuntimeError("godpy is stopping"))
-        if self._dirty:
-            self.save()
+        self.save()
 
     def save(self) -> None:
-        """Write the state file now (main loop); a failure is logged, never fatal."""
-        self._dirty = False
-        if self.state is None:
-            return
-        try:
-            self.state.write(self.records)
-        except OSError as exc:
-            get_logger().warning("state file %s not written: %s", self.state.path, exc)
+        """Write the state file if a record changed (main loop)."""
+        if self.state is not None:
+            self.state.flush()
 
     def log_status(self) -> None:
         """Write every task's state to the log (SIGUSR1)."""

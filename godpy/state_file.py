@@ -34,6 +34,43 @@ class StateFile:
 
     def __init__(self, path: str):
         self.path = os.path.abspath(path)
+        self.records: dict[str, dict] = {}  # what the file holds (or will, once flushed)
+        self.dirty = False
+
+    def load(self, names) -> dict[str, dict]:
+        """Read the file, keep the records of tasks in ``names`` (the others are dropped,
+        and the file rewritten at the next flush), and return them."""
+        saved = self.read()
+        self.records = {name: record for name, record in saved.items() if name in names}
+        gone = sorted(set(saved) - set(self.records))
+        if gone:
+            get_logger().info("state file: dropped %s (no longer in the config)", ", ".join(gone))
+            self.dirty = True
+        if self.records:
+            get_logger().info(
+                "state file: %d task(s) carry on from %s", len(self.records), self.path
+            )
+        return self.records
+
+    def put(self, name: str, record: dict) -> None:
+        """Task ``name``'s record changed."""
+        self.records[name] = record
+        self.dirty = True
+
+    def drop(self, name: str) -> None:
+        """Task ``name`` is gone (removed, or replaced by one that will send its own)."""
+        if self.records.pop(name, None) is not None:
+            self.dirty = True
+
+    def flush(self) -> None:
+        """Write the records if they changed; a failure is logged, never fatal."""
+        if not self.dirty:
+            return
+        self.dirty = False
+        try:
+            self.write(self.records)
+        except OSError as exc:
+            get_logger().warning("state file %s not written: %s", self.path, exc)
 
     def read(self) -> dict[str, dict]:
         """Task name -> record; empty (and a warning logged) when missing or unusable."""

@@ -47,10 +47,13 @@ class DyingProcess:
         return None, None
 
 
-def crash_loop(tmp_path, clock, **keepalive):
-    """A kept-alive watch over a DyingProcess, monitored, its driver on ``clock``."""
+def crash_loop(tmp_path, clock, lifecycle=None, **keepalive):
+    """A kept-alive watch over a DyingProcess, monitored, its driver on ``clock``;
+    ``lifecycle(w)`` may declare more before the watch is built."""
     w = Watch(name="w", start="x", interval=30)
     w.keepalive(**keepalive)
+    if lifecycle is not None:
+        lifecycle(w)
     w.build(str(tmp_path), Children())
     w.prepare()
     w._process = fake = DyingProcess(clock)
@@ -111,23 +114,15 @@ def test_stop_cancels_a_pending_backoff_start(tmp_path, clock):
 
 def test_operator_stop_cancels_flapping_retry(tmp_path, clock):
     """Flapping's retry_in is a task timer: `stop` cancels it, the watch stays stopped."""
-    w = Watch(name="w", start="x", interval=30)
-    w.keepalive(restart_delay=0)
-    with w.lifecycle() as on:
-        on.condition(
-            "flapping",
-            to_state="start",
-            times=3,
-            within=60,
-            transition="unmonitored",
-            retry_in=5,
-        )
-    w.build(str(tmp_path), Children())
-    w.prepare()
-    w._process = fake = DyingProcess(clock)
-    driver = Driver(w, clock=clock)
-    w.attach_runtime(driver)
-    driver.message("monitor")
+
+    def flapping(w):
+        with w.lifecycle() as on:
+            on.condition(
+                "flapping", to_state="start", times=3, within=60, transition="unmonitored",
+                retry_in=5,
+            )  # fmt: skip
+
+    w, driver, fake = crash_loop(tmp_path, clock, flapping, restart_delay=0)
     run_for(driver, clock, 0.5)
     assert w.state == "unmonitored"  # flapped, retry pending
     assert len(w._timers) == 1
