@@ -63,7 +63,7 @@ class ExitCode(EventCondition):
             return
         self._callback = self.callback()
         self.task.events.register(self._pid, self._callback)
-        self.task.applog(20, "registered 'exit_code' event for pid %d", self._pid)
+        self.task.applog(10, "registered 'exit_code' event for pid %d", self._pid)
 
     def deregister(self) -> None:
         """Stop listening for the exit of the registered pid."""

@@ -30,7 +30,7 @@ class ProcessExits(EventCondition):
         process = getattr(self.task, "process", None)
         since = process.tracked_since if process is not None else None
         self.task.events.register(self._pid, self._callback, since)
-        self.task.applog(20, "registered 'proc_exit' event for pid %d", self._pid)
+        self.task.applog(10, "registered 'proc_exit' event for pid %d", self._pid)
         if self.watched_pid() != self._pid:
             self._callback({"pid": self._pid})
 
@@ -38,7 +38,7 @@ class ProcessExits(EventCondition):
         """Stop listening for the exit of the registered pid."""
         if self._pid is not None and self._callback is not None:
             self.task.events.deregister(self._pid, self._callback)
-            self.task.applog(20, "deregistered 'proc_exit' event for pid %d", self._pid)
+            self.task.applog(10, "deregistered 'proc_exit' event for pid %d", self._pid)
         self._pid = self._callback = None
 
     def accept(self, payload) -> bool:

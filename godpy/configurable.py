@@ -36,12 +36,20 @@ def config_location() -> str:
     fallback = None
     while frame is not None:
         filename = frame.f_code.co_filename
-        if wanted and os.path.abspath(filename) == wanted:
+        absolute = _absolute(filename)
+        if wanted and absolute == wanted:
             return f"{filename}:{frame.f_lineno}"
-        if fallback is None and not os.path.abspath(filename).startswith(_GODPY_DIR):
+        if fallback is None and not absolute.startswith(_GODPY_DIR):
             fallback = f"{filename}:{frame.f_lineno}"
         frame = frame.f_back
     return fallback or "<unknown>"
+
+
+@functools.lru_cache(maxsize=256)
+def _absolute(filename: str) -> str:
+    """``os.path.abspath`` of a code object's file name; config loading asks for the same
+    few names thousands of times (every attribute set records its line)."""
+    return os.path.abspath(filename)
 
 
 class Problem(str):

@@ -55,12 +55,24 @@ class GodFormatter(logging.Formatter):
 
     def __init__(self):
         super().__init__("%(letter)s [%(asctime)s] %(levelpad)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+        self._second, self._stamp = -1, ""
 
     def format(self, record: logging.LogRecord) -> str:
-        record.letter = record.levelname[0]
-        name = "WARN" if record.levelname == "WARNING" else record.levelname
-        record.levelpad = name.rjust(5)
-        return redact_urls(super().format(record))
+        # Every handler (the log file, each watch's ring) shows the same line: format once.
+        line = getattr(record, "_god_line", None)
+        if line is None:
+            record.letter = record.levelname[0]
+            name = "WARN" if record.levelname == "WARNING" else record.levelname
+            record.levelpad = name.rjust(5)
+            line = record._god_line = redact_urls(super().format(record))
+        return line
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        # one strftime per second, not per line (a burst of restarts logs thousands)
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, super().formatTime(record, datefmt)
+        return self._stamp
 
 
 class PrivateFileHandler(logging.handlers.WatchedFileHandler):

@@ -66,6 +66,7 @@ class Process:
         self._old: list[subprocess.Popen] = []  # replaced children not reaped yet
         self._tracked: tuple[int, float] | None = None  # (pid, start time)
         self._pgid: int | None = None  # the tracked process's group, for cleanup
+        self._ticks: tuple[int | None, int | None] = (None, None)  # (pid, start_ticks)
         #: True when that group is vouched for: godpy created it (its child's session), or
         #: the trusted process we tracked led it
         self._group_trusted = False
@@ -109,9 +110,11 @@ class Process:
         """What the state file keeps of this process (built after a move or a command,
         when the driver has just refreshed it: a pure read)."""
         pid = self.pid
+        if pid is not None and self._ticks[0] != pid:  # one read of /proc per process
+            self._ticks = (pid, start_ticks(pid))
         return {
             "pid": pid,
-            "start_ticks": None if pid is None else start_ticks(pid),
+            "start_ticks": None if pid is None else self._ticks[1],
             "restarts": self.restarts,
             "starts": self._starts,
             "last_exit": self.last_exit,

@@ -12,6 +12,7 @@ give the very same class.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import keyword
 import os
@@ -40,9 +41,17 @@ class Claim:
     """
 
     name: str
-    provider: str
+    provider_: str | Callable[[], str]
     target: str
     load: Callable[[], object]
+
+    @property
+    def provider(self) -> str:
+        """Who provides it; an entry point's distribution is only asked when needed
+        (reading its name and version parses its metadata: 3 ms per distribution)."""
+        if callable(self.provider_):
+            self.provider_ = self.provider_()
+        return self.provider_
 
     def origin(self) -> str:
         """``provider (target)``, or just the provider when they are the same."""
@@ -85,9 +94,11 @@ class PluginFamily:
         if self._claims is None:
             claims: dict[str, list[Claim]] = {}
             for ep in self._find(group=f"godpy.{self.kind}"):
-                claim = Claim(ep.name, _provider(ep), ep.value, ep.load)
+                claim = Claim(ep.name, functools.partial(_provider, ep), ep.value, ep.load)
                 same = claims.setdefault(ep.name, [])
-                if not any((c.provider, c.target) == (claim.provider, claim.target) for c in same):
+                if not any(
+                    c.target == claim.target and c.provider == claim.provider for c in same
+                ):
                     same.append(claim)
             self._claims = claims
         return self._claims

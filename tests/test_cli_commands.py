@@ -353,7 +353,7 @@ def test_log_prints_only_that_watchs_lines(tmp_path, app):
     result = cli("log", "solo", socket=run.socket)
     assert result.returncode == 0 and result.stderr == ""
     lines = result.stdout.splitlines()
-    assert f"solo registered 'proc_exit' event for pid {before['solo']}" in result.stdout
+    assert f"solo [trigger] process {before['solo']} is running" in result.stdout
     assert all(
         re.match(r"[DIWEC] \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] +\w+: solo ", x) for x in lines
     )
