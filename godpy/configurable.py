@@ -86,6 +86,9 @@ def _collected(setter):
 
     @functools.wraps(setter)
     def __setattr__(self, name, value):
+        if name[:1] == "_":  # runtime state, never a declared attribute: no checks at all
+            object.__setattr__(self, name, value)
+            return
         try:
             setter(self, name, value)
         except AttributeProblem as exc:

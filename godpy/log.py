@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import queue
 import re
 import sys
 import threading
+import time
 from collections import deque
 
 LOGGER_NAME = "godpy"
@@ -80,6 +82,16 @@ class PrivateFileHandler(logging.handlers.WatchedFileHandler):
     commands); reopened when it was moved away (logrotate). An existing file keeps its
     mode, so an operator may share it with a group."""
 
+    _checked = float("-inf")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Has the file been moved away? Asked once a second, not with a stat() per line.
+        now = time.monotonic()
+        if now - self._checked >= 1.0:
+            self._checked = now
+            self.reopenIfNeeded()
+        logging.FileHandler.emit(self, record)
+
     def _open(self):
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         fd = os.open(self.baseFilename, flags, 0o600)
@@ -127,6 +139,66 @@ class WatchLogBuffer(logging.Handler):
             self._lines.pop(name, None)
 
 
+class Background(logging.Handler):
+    """Hands each record to one writer thread, which passes it to ``target``.
+
+    Measured with 200 watches starting at once: a third of the driver threads' samples
+    were queued on the log file's lock while its holder waited for a write() (each wait
+    hands the GIL round). Now a driver only formats the message and queues the record;
+    lines keep their order. ``flush()`` waits until what was queued is written.
+
+    Args:
+        target: the handler that writes (a file, stderr, syslog).
+    """
+
+    def __init__(self, target: logging.Handler):
+        super().__init__(target.level)
+        self.target = target
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write, name="log-writer", daemon=True)
+        self._thread.start()
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # no lock of our own to take: the queue is thread-safe
+        if not self.filter(record):
+            return False
+        record.msg, record.args = record.getMessage(), None  # the values as they are now
+        self._queue.put(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.handle(record)
+
+    def _write(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, threading.Event):
+                item.set()
+            else:
+                self.target.handle(item)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Wait (at most ``timeout``) until every record queued so far is written."""
+        if self._thread.is_alive():
+            done = threading.Event()
+            self._queue.put(done)
+            done.wait(timeout)
+        self.target.flush()
+
+    def close(self) -> None:
+        """Write what is queued, end the thread, close the target."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(5.0)
+        self.target.close()
+        super().close()
+
+
+def drain() -> None:
+    """Write every queued line of godpy's logger now (before ``os._exit``)."""
+    for handler in get_logger().handlers:
+        handler.flush()
+
+
 def get_logger() -> logging.Logger:
     """Return godpy's one logger."""
     return logging.getLogger(LOGGER_NAME)
@@ -147,6 +219,7 @@ def setup(level: str = "info", path: str | None = None) -> logging.Handler:
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(GodFormatter())
+    handler = Background(handler)
     logger.addHandler(handler)
     logger.setLevel(level.upper())
     logger.propagate = False
@@ -156,6 +229,7 @@ def setup(level: str = "info", path: str | None = None) -> logging.Handler:
 def reopen() -> None:
     """Reopen every log file of godpy's logger (SIGHUP, after log rotation)."""
     for handler in get_logger().handlers:
+        handler = getattr(handler, "target", handler)
         if isinstance(handler, logging.FileHandler):
             handler.acquire()
             try:

@@ -78,7 +78,8 @@ class Process:
         self.restarts = 0  # starts after the first, for whatever reason
         self._starts = 0
         self._stopping = False
-        self._env: dict[str, str] | None = None
+        self._env: dict[str, str] | None | bool = False  # False: not worked out yet
+        self._fingerprint: str | None = None
         self._warned = False  # the "does it daemonize itself?" hint, once
         self._reaped: int | None = None  # the pid of our child reaped last
         #: called from the daemon's main thread when our child has exited; returns True
@@ -123,7 +124,9 @@ class Process:
 
     def fingerprint(self) -> str:
         """A digest of how the process is run: a changed one means a restart is due."""
-        return hashlib.sha1(repr(self.spec).encode()).hexdigest()[:16]
+        if self._fingerprint is None:  # the spec never changes (a reload makes a new one)
+            self._fingerprint = hashlib.sha1(repr(self.spec).encode()).hexdigest()[:16]
+        return self._fingerprint
 
     def restore(self, saved: dict) -> bool:
         """Take back what an earlier godpy knew; True when its process still runs.
@@ -454,7 +457,7 @@ class Process:
     # -- spawning ------------------------------------------------------------------------
     def _spawn(self, command, stdout=None, owner=None) -> subprocess.Popen:
         """Start ``command`` as the spec says; the daemon's Children track it."""
-        if self._env is None:  # once per spec: copying the environment costs 0.3 ms
+        if self._env is False:  # once per spec: copying the environment costs 0.3 ms
             self._env = launch.environment(self.spec)
         popen = launch.spawn(self.spec, command, self._env, stdout)
         self._children.add(popen, owner)

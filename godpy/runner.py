@@ -47,7 +47,8 @@ def _serve(options: RunOptions, report) -> int:
     handler = log.setup(options.log_level, options.log_path)
     if not options.foreground and options.log_path is None:
         log.get_logger().removeHandler(handler)
-        log.get_logger().addHandler(_background_log_handler())
+        handler.close()
+        log.get_logger().addHandler(log.Background(_background_log_handler()))
     daemon = Daemon(
         options.config,
         use_events=options.events,
@@ -86,6 +87,7 @@ def _serve(options: RunOptions, report) -> int:
     try:
         return daemon.run()
     finally:
+        log.drain()  # a background daemon ends with os._exit: no atexit flush
         if options.pid_path:
             try:
                 os.unlink(options.pid_path)

@@ -67,6 +67,7 @@ def test_log_file_is_created_0600_under_umask_022(tmp_path):
         handler.emit(logging.LogRecord("godpy", logging.INFO, __file__, 1, "hello", (), None))
         assert stat.S_IMODE(os.stat(tmp_path / "godpy.log").st_mode) == 0o600
         os.rename(tmp_path / "godpy.log", tmp_path / "rotated.log")
+        handler._checked = float("-inf")  # the file is looked at once a second: due now
         handler.emit(logging.LogRecord("godpy", logging.INFO, __file__, 1, "again", (), None))
         assert stat.S_IMODE(os.stat(tmp_path / "godpy.log").st_mode) == 0o600
         assert (tmp_path / "godpy.log").read_text() == "again\n"

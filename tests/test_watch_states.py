@@ -36,6 +36,8 @@ def build(tmp_path, events, *keepalive_args, watch_attrs=None, **keepalive):
 
 RUNNING = ("process_running", {"running": True, "times": 1, "interval": 5.0})
 NOT_RUNNING = ("process_running", {"running": False, "times": 1, "interval": 5.0})
+#: with exit events, up's poll is only a safety net: once a minute
+SAFETY_NET = ("process_running", {"running": False, "times": 1, "interval": 60.0})
 EXITS = ("process_exits", {})
 
 
@@ -45,13 +47,13 @@ BACK_TO_START = ({True: "up", False: "start"}, [RUNNING])
 def test_keepalive_with_events(tmp_path):
     """Events: init, start and restart go up when running and back to start when not (a
     start that did not come up never stalls); up -> start on process_exits, with a
-    process_running(running=False) poll as safety net."""
+    process_running(running=False) poll once a minute as a safety net."""
     w = build(tmp_path, True)
     assert wiring(w) == {
         "init": [BACK_TO_START],
         "start": [BACK_TO_START],
         "restart": [BACK_TO_START],
-        "up": [({True: "start"}, [EXITS, NOT_RUNNING])],
+        "up": [({True: "start"}, [EXITS, SAFETY_NET])],
     }
     assert w.metrics["start"][0] is w.metrics["restart"][0] is w.metrics["init"][0]
     exits, safety = w.metrics["up"][0].conditions
@@ -120,11 +122,19 @@ def test_keepalive_without_limits_has_no_restart_metric(tmp_path):
     [({}, {}, 5.0), ({}, {"interval": "7s"}, 7.0), ({"interval": "1min"}, {"interval": 7}, 60.0)],
 )
 def test_keepalive_interval(tmp_path, keepalive, watch_attrs, expected):
-    """Intervals: keepalive's own, else the watch's, else 5 seconds."""
+    """Intervals: keepalive's own, else the watch's, else 5 seconds; with exit events,
+    up's safety-net poll runs every 60 seconds unless the interval is longer."""
     w = build(tmp_path, True, watch_attrs=watch_attrs, memory_max="1MB", **keepalive)
-    polls = [c for _s, _m, c in w.each_condition() if isinstance(c, PollCondition)]
-    assert len(polls) == 3
-    assert {c.interval for c in polls} == {expected}
+    polls = {
+        (state, type(c).__name__): c.interval
+        for state, _m, c in w.each_condition()
+        if isinstance(c, PollCondition)
+    }
+    assert polls == {
+        ("init", "ProcessRunning"): expected,
+        ("up", "ProcessRunning"): max(expected, 60.0),
+        ("up", "MemoryUsage"): expected,
+    }
 
 
 def test_keepalive_bad_limit_is_an_attribute_problem():
