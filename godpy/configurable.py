@@ -32,17 +32,18 @@ _META = frozenset({"kind", "units", "required", "plugin_name", "windowed"})
 def config_location() -> str:
     """Return ``file:line`` of the config line currently executing, best effort."""
     wanted = LOADING_FILE.get()
-    frame: FrameType | None = sys._getframe(1)
-    fallback = None
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        absolute = _absolute(filename)
-        if wanted and absolute == wanted:
-            return f"{filename}:{frame.f_lineno}"
-        if fallback is None and not absolute.startswith(_GODPY_DIR):
-            fallback = f"{filename}:{frame.f_lineno}"
+    caller: FrameType | None = sys._getframe(1)
+    frame = caller if wanted else None
+    while frame is not None:  # the config file's own line, when it is on the stack
+        if _absolute(frame.f_code.co_filename) == wanted:
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
-    return fallback or "<unknown>"
+    frame = caller
+    while frame is not None:  # else the first line outside godpy
+        if not _absolute(frame.f_code.co_filename).startswith(_GODPY_DIR):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
 
 
 @functools.lru_cache(maxsize=256)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from godpy import launch
-from godpy.children import Children, zombie_soon
+from godpy.children import Children, exited, zombie_soon
 from godpy.command_runner import run_command
 from godpy.launch import EXIT_LOG, ProcessSpec
 from godpy.pids import (
@@ -169,7 +169,7 @@ class Process:
         (nothing reaped, no pid file read); ``current_pid()`` brings it up to date."""
         popen = self._popen
         if popen is not None and popen.returncode is None:
-            return popen.pid if identity(popen.pid) is not None else None
+            return None if exited(popen.pid) else popen.pid
         tracked = self._tracked
         if tracked and identity(tracked[0]) == tracked[1]:
             return tracked[0]

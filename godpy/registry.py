@@ -96,9 +96,7 @@ class PluginFamily:
             for ep in self._find(group=f"godpy.{self.kind}"):
                 claim = Claim(ep.name, functools.partial(_provider, ep), ep.value, ep.load)
                 same = claims.setdefault(ep.name, [])
-                if not any(
-                    c.target == claim.target and c.provider == claim.provider for c in same
-                ):
+                if not any(c.target == claim.target and c.provider == claim.provider for c in same):
                     same.append(claim)
             self._claims = claims
         return self._claims

@@ -44,21 +44,42 @@ def default_pid_directory() -> str:
     return os.path.expanduser("~/.godpy/pids")
 
 
-def name_clashes(item, others, kind: str) -> list[str]:
-    """Problems when ``item``'s name or group collides with a name or group among ``others``
-    (watches and contacts alike: names are unique, and a group may not be named like one)."""
-    problems = []
-    name, group = item.line_of("name"), item.line_of("group")
-    for other in others:
-        if item.name is not None and other.name == item.name:
-            text = f"{item.describe()}: name already used at {other.line_of('name')}"
-            problems.append(problem(text, name))
-        if item.name is not None and other.group == item.name:
+class NameIndex:
+    """The names and groups of the items (watches, or contacts) checked so far, so that
+    each new one is checked in constant time (a list scan made 1,000 watches cost 0.4 s).
+
+    Args:
+        items: the items already there.
+    """
+
+    def __init__(self, items=()):
+        self.names: dict[str, object] = {}
+        self.groups: dict[str, object] = {}
+        for item in items:
+            self.add(item)
+
+    def add(self, item) -> None:
+        """Take ``item``'s name and group (the first item keeps a name)."""
+        if item.name is not None:
+            self.names.setdefault(item.name, item)
+        if item.group is not None:
+            self.groups.setdefault(item.group, item)
+
+    def clashes(self, item, kind: str) -> list[str]:
+        """Problems when ``item``'s name or group collides with a name or group here
+        (watches and contacts alike: names are unique, and a group may not be named
+        like one)."""
+        problems = []
+        name, group = item.line_of("name"), item.line_of("group")
+        if item.name is not None and item.name in self.names:
+            where = self.names[item.name].line_of("name")
+            problems.append(problem(f"{item.describe()}: name already used at {where}", name))
+        if item.name is not None and item.name in self.groups:
             problems.append(problem(f"{item.describe()}: name already used as a group name", name))
-        if item.group is not None and other.name == item.group:
+        if item.group is not None and item.group in self.names:
             text = f"{item.describe()}: group '{item.group}' is a {kind} name"
             problems.append(problem(text, group))
-    return problems
+        return problems
 
 
 def located(problems: list[str], where: str) -> list[str]:
@@ -106,6 +127,7 @@ class Session:
         self._running = settings is not None
         self.plugins = Plugins()
         self.tasks: list[Task] = []
+        self._names = NameIndex()  # of the tasks closed so far
         self.problems: list[str] = []
         self.contacts: dict[str, Contact] = {}
         self._new_contacts: list[Contact] = []
@@ -173,7 +195,8 @@ class Session:
         if isinstance(task, Watch):
             task.build(self.pid_directory(), self.children)
         task.prepare()
-        problems = task.valid() + self._clashes(task) + self._event_problems(task)
+        problems = task.valid() + self._names.clashes(task, "watch") + self._event_problems(task)
+        self._names.add(task)
         self.problems += located(problems + _no_conditions(task), task._where)
 
     def close_all(self) -> None:
@@ -199,7 +222,8 @@ class Session:
             return
         contact._closed = True
         contact.prepare()
-        problems = contact.valid() + name_clashes(contact, self.contacts.values(), "contact")
+        clashes = NameIndex(self.contacts.values()).clashes(contact, "contact")
+        problems = contact.valid() + clashes
         self.problems += located(problems, contact._where)
         if contact.name is not None and contact.name not in self.contacts:
             self.contacts[contact.name] = contact
@@ -236,10 +260,6 @@ class Session:
             for name in names
             if name not in contacts and name not in groups
         ]
-
-    def _clashes(self, task: Task) -> list[str]:
-        others = [t for t in self.tasks if t is not task and getattr(t, "_closed", False)]
-        return name_clashes(task, others, "watch")
 
     def _event_problems(self, task: Task) -> list[str]:
         if self.events:

@@ -13,6 +13,7 @@ The rule, after sshd's StrictModes, for a file the daemon runs (a config, a plug
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import pwd
 import stat
@@ -111,6 +112,7 @@ def _walk(path: str) -> tuple[list[str], str, list[str]]:
     return folders, current, links
 
 
+@functools.lru_cache(maxsize=64)
 def _user(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
