@@ -8,8 +8,10 @@ tells the owner.
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 
 
@@ -59,19 +61,37 @@ class Children:
             return len(self._popens)
 
 
-def zombie_soon(popen: subprocess.Popen, spins: int = 200) -> int | None:
+def zombie_soon(popen: subprocess.Popen, timeout: float = 0.05) -> int | None:
     """Reap a child whose exit the kernel just announced: it becomes a zombie within
-    microseconds, so yield the CPU a few times rather than sleep; None if it did not.
+    microseconds (a few milliseconds when hundreds die at once), so wait for exactly that
+    on a pidfd; None if it did not happen within ``timeout``.
 
     Reaped now, its process group is empty at once for the cleanup check that follows
     (a zombie still counts as a member, and scanning /proc costs milliseconds).
     """
-    for _ in range(spins):
+    code = popen.poll()
+    if code is None:
+        wait_exit(popen.pid, timeout)
         code = popen.poll()
-        if code is not None:
-            return code
-        os.sched_yield()
-    return None
+    return code
+
+
+def wait_exit(pid: int, timeout: float) -> bool:
+    """Wait (at most ``timeout`` seconds, without polling) until process ``pid`` has
+    exited; True when it has. A pidfd is readable once the whole process is gone."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    except OSError:  # no pidfd (Linux < 5.3): a short sleep stands in
+        time.sleep(min(timeout, 0.001))
+        return False
+    try:
+        poller = select.poll()  # not select(): a daemon of 1,000 watches has fds above 1024
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(max(0, int(timeout * 1000))))
+    finally:
+        os.close(fd)
 
 
 def exited(pid: int) -> bool:

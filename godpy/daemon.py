@@ -77,6 +77,7 @@ class Daemon:
         self.state_path = state_path
         self.state: StateFile | None = None  # owned by the main loop
         self._saved_at = float("-inf")  # when the main loop last wrote the state file
+        self._child_signalled = False  # a SIGCHLD is queued for the main loop
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -269,7 +270,16 @@ class Daemon:
     def install_signal_handlers(self) -> None:
         """Signal handlers only enqueue; the main loop acts."""
         for sig in _HANDLED:
-            signal.signal(sig, lambda signum, frame: self.signals.put(signum))
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        # One queued SIGCHLD at a time: each makes the main loop look at every child, and
+        # 200 programs killed at once would otherwise mean 200 such scans.
+        if signum == signal.SIGCHLD:
+            if self._child_signalled:
+                return
+            self._child_signalled = True
+        self.signals.put(signum)
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT, ``terminate`` or ``quit``; return the exit code."""
@@ -280,6 +290,7 @@ class Daemon:
             except queue.Empty:
                 item = None
             if item is None or item == signal.SIGCHLD:  # a scan of every child: not per item
+                self._child_signalled = False  # a SIGCHLD from now on is queued again
                 self.children.reap()
             if isinstance(item, tuple):
                 self._serve(item)

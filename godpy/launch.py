@@ -8,6 +8,7 @@ delete a file that the user could not touch itself.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -99,7 +100,7 @@ def spawn(spec: ProcessSpec, command, env: dict[str, str] | None, stdout=None) -
         out = _open_log(spec.log)
         err = _open_log(spec.err_log) if spec.err_log else None
     kwargs = dict(
-        stdin=subprocess.DEVNULL,
+        stdin=_devnull(),
         stdout=stdout or out,
         stderr=err if err is not None else subprocess.STDOUT,
         env=env,
@@ -116,13 +117,20 @@ def spawn(spec: ProcessSpec, command, env: dict[str, str] | None, stdout=None) -
         return subprocess.Popen(argv, **kwargs)
     finally:
         for fh in (out, err):
-            if fh is not None and fh is not subprocess.DEVNULL:
+            if fh is not None and not isinstance(fh, int):
                 fh.close()
+
+
+@functools.cache
+def _devnull() -> int:
+    """One /dev/null for every child's stdin (and output without a log), opened once:
+    ``subprocess.DEVNULL`` opens and closes it for each start."""
+    return os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
 
 
 def _open_log(path: str | None):
     if not path:
-        return subprocess.DEVNULL
+        return _devnull()
     # No symlink as the last step: a log is a file, never a link to somewhere else.
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     return open(fd, "ab", buffering=0)

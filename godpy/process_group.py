@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 
+from godpy.children import wait_exit
 from godpy.pids import identity, trusted
 
 _POLL = 0.005
@@ -111,8 +112,15 @@ class Target:
         return self.wait(5.0, reap)
 
     def wait(self, timeout: float, reap: Callable[[], object]) -> bool:
-        """Wait until ``gone()``, reaping as we go; False when ``timeout`` ran out."""
+        """Wait until ``gone()``, reaping as we go; False when ``timeout`` ran out.
+
+        The main pid is waited for on a pidfd (no polling: 1,000 watches stopping at once
+        made 200,000 wake-ups a second); what is left of the group, if anything, is then
+        looked at every few milliseconds.
+        """
         deadline = time.monotonic() + timeout
+        if self.pid is not None:
+            wait_exit(self.pid, timeout)
         while True:
             reap()
             if self.gone():

@@ -13,6 +13,7 @@ import json
 import os
 
 from godpy.log import get_logger
+from godpy.pids import start_ticks
 from godpy.trust import trust_problem
 
 VERSION = 1
@@ -53,7 +54,12 @@ class StateFile:
         return self.records
 
     def put(self, name: str, record: dict) -> None:
-        """Task ``name``'s record changed."""
+        """Task ``name``'s record changed. A pid without its start time (a process that
+        has just started) gets it from the last record of that pid, or when written."""
+        old = self.records.get(name)
+        pid = record.get("pid")
+        if pid is not None and record.get("start_ticks") is None and old and old.get("pid") == pid:
+            record["start_ticks"] = old.get("start_ticks")
         self.records[name] = record
         self.dirty = True
 
@@ -67,6 +73,9 @@ class StateFile:
         if not self.dirty:
             return
         self.dirty = False
+        for record in self.records.values():
+            if record.get("pid") is not None and record.get("start_ticks") is None:
+                record["start_ticks"] = start_ticks(record["pid"])
         try:
             self.write(self.records)
         except OSError as exc:
