@@ -25,7 +25,7 @@ from godpy.errors import AttributeProblem, ConfigError
 from godpy.log import get_logger
 from godpy.process import Children
 from godpy.session import CURRENT, Session
-from godpy.trust import trust_problem
+from godpy.trust import FOLDER_VERDICTS, trust_problem
 from godpy.watch import Watch
 
 
@@ -99,10 +99,12 @@ def load(
     )
     sources = [(file, read_trusted(session, file)) for file in config_files(path)]
     token = CURRENT.set(session)
+    folders = FOLDER_VERDICTS.set({})  # each folder is examined once per load
     try:
         _run_all(sources, session)
         _close(session)
     finally:
+        FOLDER_VERDICTS.reset(folders)
         CURRENT.reset(token)
     if session.problems:
         raise ConfigError(session.problems)

@@ -132,19 +132,24 @@ class Daemon:
         interval = float(self.settings.get("notify_interval", Policy.interval))
         self.notifier = Notifier(self.contacts, Policy(interval=interval))
         self.notifier.start()
-        for task in self.tasks.values():
-            self._drive(task)
         for name, task in self.tasks.items():
+            # its first message is queued before the next thread is made: the watches
+            # started first are already running while the last threads are created
             if self.state is not None and name in self.state.records:
-                task.driver.message("resume")
+                self._drive(task, "resume")
             elif task.autostart:
-                task.driver.message("monitor")
+                self._drive(task, "monitor")
+            else:
+                self._drive(task)
         get_logger().info("godpy started with %d task(s)", len(self.tasks))
 
-    def _drive(self, task: Task) -> None:
+    def _drive(self, task: Task, first: str | None = None) -> None:
+        """Give ``task`` its driver thread, with ``first`` (a message) to serve."""
         driver = Driver(task)
         events = self.events if self.events.loaded else None
         task.attach_runtime(driver, events, self.notify, self._changed)
+        if first is not None:
+            driver.message(first)
         driver.start()
 
     def _changed(self, task: Task) -> None:

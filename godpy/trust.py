@@ -17,6 +17,10 @@ import functools
 import os
 import pwd
 import stat
+from contextvars import ContextVar
+
+#: (folder, uid) -> the verdict of ``unsafe_folder``, while one config loads (else None).
+FOLDER_VERDICTS: ContextVar[dict | None] = ContextVar("godpy_folder_verdicts", default=None)
 
 
 def trust_problem(path: str, uid: int | None = None, folder: bool = False) -> str | None:
@@ -55,11 +59,20 @@ def trust_problem(path: str, uid: int | None = None, folder: bool = False) -> st
 
 def unsafe_folder(folder: str, uid: int) -> str | None:
     """Why files godpy creates in ``folder`` for a process of ``uid`` would not be safe
-    (pid files, logs), or None: the folder must be writable only by root and ``uid``."""
+    (pid files, logs), or None: the folder must be writable only by root and ``uid``.
+    While a config loads, the verdict on each (folder, uid) is kept (``FOLDER_VERDICTS``):
+    200 watches sharing a pid folder made 1,000 stat() calls."""
+    verdicts = FOLDER_VERDICTS.get()
+    key = (folder, uid)
+    if verdicts is not None and key in verdicts:
+        return verdicts[key]
     try:
-        return trust_problem(folder, uid, folder=True)
+        verdict = trust_problem(folder, uid, folder=True)
     except OSError as exc:
-        return f"cannot examine it: {exc.strerror or exc}"
+        verdict = f"cannot examine it: {exc.strerror or exc}"
+    if verdicts is not None:
+        verdicts[key] = verdict
+    return verdict
 
 
 def _problem(path: str, trusted: set[int], sticky_ok: bool) -> str | None:
