@@ -6,9 +6,6 @@ notifier calls ``notify(message)`` on one of its worker threads, never on a driv
 
 from __future__ import annotations
 
-import http.client
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -147,6 +144,10 @@ def http_post(url: str, data: bytes, headers: dict, timeout: float) -> int:
         DeliveryError: the server answered with an error status, or the URL is malformed.
         OSError: no connection, or no answer within ``timeout`` seconds.
     """
+    import http.client  # here, not at import: urllib is 30 ms of every daemon's start
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.client
 import io
-import ssl as ssl_module
 import time
 
 
@@ -21,6 +19,9 @@ def get(host, port, path="/", headers=None, timeout=10.0, ssl=False, ca_file=Non
         http.client.HTTPException: a malformed response.
     """
     deadline = time.monotonic() + timeout
+
+    import http.client  # here, not at import: 20 ms of every daemon's start for a probe
+    import ssl as ssl_module
 
     def left() -> float:
         remaining = deadline - time.monotonic()

@@ -9,8 +9,6 @@ import functools
 import os
 import signal
 
-import psutil
-
 
 def describe_status(returncode: int) -> str:
     """Turn a Popen return code into ``exited with code 3`` / ``killed by SIGKILL``."""
@@ -64,7 +62,12 @@ def identity(pid: int) -> float | None:
 
 @functools.cache
 def _boot_time() -> float:
-    return psutil.boot_time()
+    """When the machine booted (``btime`` in /proc/stat, as psutil reads it)."""
+    with open("/proc/stat", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"btime "):
+                return float(line.split()[1])
+    raise OSError("no btime in /proc/stat")
 
 
 _PF_KTHREAD = 0x00200000
