@@ -58,7 +58,9 @@ SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 
 TARGET_MEDIAN_MS = 5.0
 TARGET_P90_MS = 10.0
-REGISTERED = re.compile(r"INFO: (\S+) registered 'proc_exit' event for pid (\d+)")
+# The watch saw its process running: it moves to up, where it registers for the exit at
+# once (the registration itself is logged at debug level)
+REGISTERED = re.compile(r"INFO: (\S+) \[trigger\] process (\d+) is running")
 
 
 # -- the kernel's view: fork, exec and exit events ---------------------------------------
