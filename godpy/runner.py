@@ -87,7 +87,6 @@ def _serve(options: RunOptions, report) -> int:
     try:
         return daemon.run()
     finally:
-        log.drain()  # a background daemon ends with os._exit: no atexit flush
         if options.pid_path:
             try:
                 os.unlink(options.pid_path)
@@ -227,6 +226,9 @@ def _launch(options: RunOptions) -> int:
     finally:
         if not out.closed:
             out.close()
+        from godpy import log
+
+        log.drain()  # what the writer thread still holds (a config error, say)
         os._exit(code)
 
 
