@@ -371,8 +371,10 @@ class Process:
         return True
 
     def start(self) -> None:
-        """Start the process (or run a self-daemonizing start command and wait for it)."""
-        self.last_exit = None
+        """Start the process (or run a self-daemonizing start command and wait for it).
+
+        The last exit's reason stays until the new process runs: status read meanwhile
+        shows why the previous attempt failed, not nothing."""
         self._starts += 1
         self.restarts += self._starts > 1
         self._started_at, self._exited_at = time.monotonic(), None
@@ -383,6 +385,7 @@ class Process:
             self._popen = None
         self._tracked = None
         if self.self_daemonizing:
+            self.last_exit = None
             self._start_daemonizing()
             return
         try:
@@ -392,7 +395,7 @@ class Process:
             self.last_exit = f"failed to start: {exc}"
             self._log(40, "start failed: %s", exc)
             return
-        self._popen = popen
+        self._popen, self.last_exit = popen, None
         # Its start time is read from /proc when needed: right after the fork the child is
         # still exec'ing, and reading it then took 0.3 ms of every start.
         self._tracked = (popen.pid, None)

@@ -13,7 +13,6 @@ The rule, after sshd's StrictModes, for a file the daemon runs (a config, a plug
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import pwd
 import stat
@@ -77,8 +76,8 @@ def unsafe_folder(folder: str, uid: int) -> str | None:
 
 def _problem(path: str, trusted: set[int], sticky_ok: bool) -> str | None:
     st = os.stat(path)
-    owner = _user(st.st_uid)
     if st.st_uid not in trusted:
+        owner = _user(st.st_uid)
         want = " or ".join(_user(u) for u in sorted(trusted))
         return f"{path} is owned by {owner}, not {want}; fix: chown {_user(max(trusted))} {path}"
     writable = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
@@ -88,7 +87,7 @@ def _problem(path: str, trusted: set[int], sticky_ok: bool) -> str | None:
     whom = " and ".join(text for bit, text in who.items() if writable & bit)
     mode = f"mode {stat.S_IMODE(st.st_mode):04o}"
     if stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX:
-        fix = f"move it to a folder only {owner} can write (e.g. /etc/godpy)"
+        fix = f"move it to a folder only {_user(st.st_uid)} can write (e.g. /etc/godpy)"
     else:
         fix = f"chmod go-w {path}"
     return f"{path} is writable by {whom} ({mode}); fix: {fix}"
@@ -125,7 +124,6 @@ def _walk(path: str) -> tuple[list[str], str, list[str]]:
     return folders, current, links
 
 
-@functools.lru_cache(maxsize=64)
 def _user(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
