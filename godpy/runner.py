@@ -138,6 +138,9 @@ def _say(text: str, err: bool = False) -> None:
 def _tell(report, text: str) -> None:
     """Show why godpy did not start: on stderr, or through a waiting launcher."""
     if report is None:
+        from godpy import log
+
+        log.drain()  # the log lines queued so far come first (they may go to stderr too)
         _say(text, err=True)
     else:
         report(False, text)

@@ -147,7 +147,8 @@ def test_pid_file_of_the_users_own_new_process_is_adopted(throwaway_user, home, 
     proc = made(["sh", "-c", daemonize], pid_file=pid_file, credentials=creds(throwaway_user))
     proc.start()
     pid = pids.add(wait_until(lambda: proc.current_pid()))
-    assert read(f"/proc/{pid}/comm").strip() == "sleep"
+    # $! is the shell's forked child, which becomes sleep once it has exec'd
+    wait_until(lambda: read(f"/proc/{pid}/comm").strip() == "sleep", what="sleep exec'd")
 
 
 def test_clean_pid_file_deletes_as_the_user(throwaway_user, home, tmp_path, made):
