@@ -15,7 +15,7 @@ import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from godpy import config, reload
+from godpy import config, reload, sd_notify
 from godpy import log as godlog
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
@@ -46,6 +46,7 @@ class Daemon:
             ``God.socket_group``).
         state_path: the state file (overrides ``God.state_file``; default: next to the
             control socket; None without either: no state file).
+        systemd: speaks sd_notify to systemd (default: a disabled one, silent).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class Daemon:
         insecure_config: bool = False,
         socket_group: str | None = None,
         state_path: str | None = None,
+        systemd: sd_notify.Notifier | None = None,
     ):
         self.config_path = config_path
         self.socket_group = socket_group
@@ -78,6 +80,7 @@ class Daemon:
         self.state: StateFile | None = None  # owned by the main loop
         self._saved_at = float("-inf")  # when the main loop last wrote the state file
         self._child_signalled = False  # a SIGCHLD is queued for the main loop
+        self.systemd = systemd or sd_notify.Notifier()  # only the main loop sends
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -289,6 +292,10 @@ class Daemon:
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT, ``terminate`` or ``quit``; return the exit code."""
         self.install_signal_handlers()
+        # start() has returned: config loaded, control socket served, every autostart
+        # watch given its first start. READY=1 is sent here rather than by the runner so
+        # that the main loop is the one thread that ever talks to systemd.
+        self.systemd.ready(self._status_line)
         while True:
             try:
                 item = self.signals.get(timeout=self._wait())
@@ -313,6 +320,7 @@ class Daemon:
                 self.log_status()
             if self.signals.empty():
                 self.save()  # once the burst of records is in
+            self.systemd.tick(time.monotonic(), self._status_line)
 
     def _serve(self, item: tuple) -> None:
         """A message to the main loop: a task's new record, or a call from a control
@@ -357,10 +365,15 @@ class Daemon:
             self.state.flush()
 
     def _wait(self) -> float:
-        """How long the main loop may sleep: until a held-back write of the state file."""
+        """How long the main loop may sleep: until a held-back write of the state file,
+        or the next watchdog ping or status line for systemd."""
+        now = time.monotonic()
         if self.state is not None and self.state.dirty:
-            return max(0.0, self._saved_at + SAVE_GAP - time.monotonic())
-        return 1.0
+            return max(0.0, self._saved_at + SAVE_GAP - now)
+        return min(1.0, self.systemd.wait(now))
+
+    def _status_line(self) -> str:
+        return sd_notify.status_line(t.snapshot() for t in list(self.tasks.values()))
 
     def log_status(self) -> None:
         """Write every task's state to the log (SIGUSR1)."""
@@ -379,6 +392,7 @@ class Daemon:
 
     def terminate(self) -> int:
         """Stop every watch (in parallel, one driver each), then the daemon; exit code."""
+        self.systemd.stopping()
         deadline = time.monotonic() + self.terminate_timeout()
         pending = []
         for task in self.tasks.values():
@@ -402,6 +416,7 @@ class Daemon:
 
     def quit(self) -> int:
         """Stop the daemon and leave every watched process running."""
+        self.systemd.stopping()
         get_logger().info("quit: leaving %d task(s) running", len(self.tasks))
         return self._shutdown({"stopped": False, "failed": [], "left_running": True})
 
@@ -423,6 +438,7 @@ class Daemon:
         if self.server is not None:
             time.sleep(0.05)  # let a waiting terminate/quit call send its answer
             self.server.stop()
+        self.systemd.close()
         get_logger().removeHandler(self.log_buffer)
         get_logger().info("godpy stopped")
         return 1 if outcome["failed"] else 0

@@ -43,6 +43,7 @@ def _serve(options: RunOptions, report) -> int:
     """Load, start and serve; ``report(ok, text)`` tells a waiting launcher the outcome."""
     from godpy import log
     from godpy.daemon import Daemon
+    from godpy.sd_notify import Notifier
 
     handler = log.setup(options.log_level, options.log_path)
     if not options.foreground and options.log_path is None:
@@ -56,6 +57,7 @@ def _serve(options: RunOptions, report) -> int:
         insecure_config=options.insecure_config,
         socket_group=options.socket_group,
         state_path=options.state_path,
+        systemd=Notifier.take(os.environ),  # disabled without NOTIFY_SOCKET
     )
     held = HeldLog(log.get_logger())
     try:
