@@ -51,11 +51,12 @@ def _zombies_of(pid):
 @needs_root
 def test_kill_9_is_restarted_by_the_exit_event(tmp_path, godpy_run, pids):
     """kill -9 of a watched process: the exit event restarts it, long before the 30 s poll."""
-    run = godpy_run(_config(tmp_path))
+    run = godpy_run(_config(tmp_path), "--log-level", "debug")
     run.wait_log("events: using netlink")
     old = wait_until(lambda: _pid(tmp_path, 0) and alive(_pid(tmp_path, 0)) and _pid(tmp_path, 0))
     pids.add(old)
-    run.wait_log("probe-0 move 'start' to 'up'")
+    # killed once its exit is registered (a kill just before gives "process is not running")
+    run.wait_log(f"probe-0 registered 'proc_exit' event for pid {old}")
     os.kill(old, signal.SIGKILL)
     new = wait_until(lambda: _pid(tmp_path, 0) not in (None, old) and _pid(tmp_path, 0))
     pids.add(new)
