@@ -28,8 +28,6 @@ from godpy.state_file import default_path as default_state_path
 from godpy.task import UNMONITORED, Task
 from godpy.watch import Watch
 
-#: Seconds between two writes of the state file while records keep changing.
-SAVE_GAP = 0.05
 #: Seconds between two looks at every child without a SIGCHLD (which never gets lost).
 REAP_EVERY = 30.0
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -80,7 +78,6 @@ class Daemon:
         self._exited = threading.Event()
         self.state_path = state_path
         self.state: StateFile | None = None  # owned by the main loop
-        self._saved_at = float("-inf")  # when the main loop last wrote the state file
         self._child_signalled = False  # a SIGCHLD is queued for the main loop
         self._reaped_at = float("-inf")  # when the main loop last looked at every child
         self.systemd = systemd or sd_notify.Notifier()  # only the main loop sends
@@ -360,23 +357,17 @@ class Daemon:
             self.state.flush()
 
     def save(self) -> None:
-        """Write the state file if a record changed (main loop), at most every
-        ``SAVE_GAP`` seconds: 200 watches starting at once make 600 records, and writing
-        (and fsyncing) the whole file for each cost more than the starts themselves. What
-        waits is safe: each watch's pid file already names its new process."""
-        if self.state is None or not self.state.dirty:
-            return
-        now = time.monotonic()
-        if now >= self._saved_at + SAVE_GAP:
-            self._saved_at = now
-            self.state.flush()
+        """Write the state file if a record changed (main loop; paced by the file)."""
+        if self.state is not None:
+            self.state.save(time.monotonic())
 
     def _wait(self) -> float:
         """How long the main loop may sleep: until a held-back write of the state file,
         or the next watchdog ping or status line for systemd."""
         now = time.monotonic()
-        if self.state is not None and self.state.dirty:
-            return max(0.0, self._saved_at + SAVE_GAP - now)
+        held = None if self.state is None else self.state.save_due_in(now)
+        if held is not None:
+            return held
         return min(1.0, self.systemd.wait(now))
 
     def _status_line(self) -> str:

@@ -66,7 +66,6 @@ class Process:
         self._old: list[subprocess.Popen] = []  # replaced children not reaped yet
         self._tracked: tuple[int, float] | None = None  # (pid, start time)
         self._pgid: int | None = None  # the tracked process's group, for cleanup
-        self._ticks: tuple[int | None, int | None] = (None, None)  # (pid, start_ticks)
         #: True when that group is vouched for: godpy created it (its child's session), or
         #: the trusted process we tracked led it
         self._group_trusted = False
@@ -110,23 +109,15 @@ class Process:
     def export(self) -> dict:
         """What the state file keeps of this process (built after a move or a command,
         when the driver has just refreshed it: a pure read)."""
-        pid = self.pid
-        if pid is not None and self._ticks[0] != pid and self.tracked_for() > 0.1:
-            self._ticks = (pid, start_ticks(pid))  # one read of /proc per process
         return {
-            "pid": pid,
-            # a process started just now is still exec'ing: the state file reads it later
-            "start_ticks": self._ticks[1] if self._ticks[0] == pid else None,
+            "pid": self.pid,
+            # filled in by the state file (main loop), once per pid: not on a driver's path
+            "start_ticks": None,
             "restarts": self.restarts,
             "starts": self._starts,
             "last_exit": self.last_exit,
             "spec": self.fingerprint(),
         }
-
-    def tracked_for(self) -> float:
-        """Seconds since godpy learned the current pid (0 when it knows none)."""
-        since = self.tracked_since
-        return 0.0 if since is None else time.monotonic() - since
 
     def fingerprint(self) -> str:
         """A digest of how the process is run: a changed one means a restart is due."""

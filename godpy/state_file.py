@@ -33,10 +33,17 @@ class StateFile:
         path: the file.
     """
 
+    #: Seconds between two writes while records keep changing: 200 watches starting at
+    #: once make 600 records, and writing (and fsyncing) the whole file for each cost more
+    #: than the starts themselves. What waits is safe: each watch's pid file already names
+    #: its new process.
+    GAP = 0.05
+
     def __init__(self, path: str):
         self.path = os.path.abspath(path)
         self.records: dict[str, dict] = {}  # what the file holds (or will, once flushed)
         self.dirty = False
+        self._written_at = float("-inf")  # monotonic time of the last paced write
 
     def load(self, names) -> dict[str, dict]:
         """Read the file, keep the records of tasks in ``names`` (the others are dropped,
@@ -54,8 +61,9 @@ class StateFile:
         return self.records
 
     def put(self, name: str, record: dict) -> None:
-        """Task ``name``'s record changed. A pid without its start time (a process that
-        has just started) gets it from the last record of that pid, or when written."""
+        """Task ``name``'s record changed. Its pid's start time (which, with the pid,
+        identifies the process after a restart) is the one already known for that pid, or
+        is read when the file is written: once per pid, on the main loop."""
         old = self.records.get(name)
         pid = record.get("pid")
         if pid is not None and record.get("start_ticks") is None and old and old.get("pid") == pid:
@@ -67,6 +75,16 @@ class StateFile:
         """Task ``name`` is gone (removed, or replaced by one that will send its own)."""
         if self.records.pop(name, None) is not None:
             self.dirty = True
+
+    def save(self, now: float) -> None:
+        """Write the records if they changed and the last write is ``GAP`` seconds old."""
+        if self.dirty and now >= self._written_at + self.GAP:
+            self._written_at = now
+            self.flush()
+
+    def save_due_in(self, now: float) -> float | None:
+        """Seconds until :meth:`save` would write held-back records (None: nothing held)."""
+        return max(0.0, self._written_at + self.GAP - now) if self.dirty else None
 
     def flush(self) -> None:
         """Write the records if they changed; a failure is logged, never fatal."""
