@@ -297,6 +297,14 @@ class Supervisor:
     def write_config(self) -> None:
         raise NotImplementedError
 
+    def write_ini(self, filename: str, head: str, entry: str) -> None:
+        """An INI config (supervisord's, Circus's): ``head``, then ``entry`` per program."""
+        parts = [head]
+        for name in self.names:
+            parts.append(entry.format(name=name, program=self.program, stamp=self.stamp(name)))
+        with open(self.path(filename), "w") as fh:
+            fh.write("".join(parts))
+
     def command(self) -> list[str]:
         raise NotImplementedError
 
@@ -408,13 +416,8 @@ class Supervisord(Supervisor):
     kind = "supervisord"
 
     def write_config(self) -> None:
-        parts = [SUPERVISORD_HEAD.format(dir=self.dir, minfds=max(1024, 4 * self.n + 256))]
-        for name in self.names:
-            parts.append(
-                SUPERVISORD_PROGRAM.format(name=name, program=self.program, stamp=self.stamp(name))
-            )
-        with open(self.path("supervisord.conf"), "w") as fh:
-            fh.write("".join(parts))
+        head = SUPERVISORD_HEAD.format(dir=self.dir, minfds=max(1024, 4 * self.n + 256))
+        self.write_ini("supervisord.conf", head, SUPERVISORD_PROGRAM)
 
     def command(self) -> list[str]:
         supervisord = os.path.join(self.args.peers_venv, "bin", "supervisord")
@@ -448,13 +451,8 @@ class Circus(Supervisor):
     kind = "circus"
 
     def write_config(self) -> None:
-        parts = [CIRCUS_HEAD.format(dir=self.dir, check_delay=self.args.circus_check_delay)]
-        for name in self.names:
-            parts.append(
-                CIRCUS_WATCHER.format(name=name, program=self.program, stamp=self.stamp(name))
-            )
-        with open(self.path("circus.ini"), "w") as fh:
-            fh.write("".join(parts))
+        head = CIRCUS_HEAD.format(dir=self.dir, check_delay=self.args.circus_check_delay)
+        self.write_ini("circus.ini", head, CIRCUS_WATCHER)
 
     def command(self) -> list[str]:
         circusd = os.path.join(self.args.peers_venv, "bin", "circusd")
