@@ -267,6 +267,36 @@ def log(ctx, target, follow):
 
 
 @main.command()
+@click.argument("target", metavar="NAME")
+@click.option(
+    "-n", "--lines", default=10, show_default=True, type=click.IntRange(0, 1000),
+    help="How many of the last lines to print.",
+)  # fmt: skip
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new output until Ctrl-C.")
+@click.option("--stderr", is_flag=True, help="The program's stderr instead of its stdout.")
+@_socket_option
+@click.pass_context
+def tail(ctx, target, lines, follow, stderr):
+    """Print the last lines of watch NAME's own output (kept even without w.log)."""
+    import time
+
+    try:
+        chunk = _call(ctx, "tail", target, stderr, lines, None)
+        while True:
+            if chunk["skipped"]:
+                click.echo(f"[{chunk['skipped']} bytes not kept]", err=True)
+            if chunk["text"]:
+                click.echo(chunk["text"], nl=False)
+                sys.stdout.flush()
+            if not follow:
+                return
+            time.sleep(0.25)
+            chunk = _call(ctx, "tail", target, stderr, 0, chunk["cursor"])
+    except KeyboardInterrupt:
+        return
+
+
+@main.command()
 @click.argument("path", metavar="FILE", type=_FILE)
 @click.argument(
     "action", required=False, default="leave", type=click.Choice(["leave", "stop", "remove"])

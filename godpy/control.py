@@ -22,6 +22,7 @@ METHODS = (
     "status",
     "command",
     "log",
+    "tail",
     "load",
     "remove",
     "signal",
@@ -208,6 +209,24 @@ class ControlApi:
             raise LookupError(f"'{name}' is a group; `log` takes one watch name")
         last, lines = self.daemon.log_buffer.lines(name, since)
         return {"since": last, "lines": lines}
+
+    def tail(self, name: str, stderr: bool = False, lines: int = 10, since=None) -> dict:
+        """The program's own kept output (stdout, or stderr): the last ``lines`` lines,
+        or with ``since`` (a cursor from an earlier answer) what came after it."""
+        tasks = self.resolve(name)
+        if len(tasks) != 1 or tasks[0].name != name:
+            raise LookupError(f"'{name}' is a group; `tail` takes one watch name")
+        if getattr(tasks[0], "process", None) is None:
+            raise LookupError(f"'{name}' is not a watch: it has no program output")
+        if isinstance(lines, bool) or not isinstance(lines, int) or not 0 <= lines <= 1000:
+            raise ValueError("lines must be a whole number from 0 to 1000")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int)):
+            raise ValueError("since must be a cursor from an earlier answer")
+        stream = "err" if stderr is True else "out"
+        try:
+            return self.daemon.output.tail(name, stream, lines, since)
+        except (ConnectionError, TimeoutError) as exc:
+            raise RuntimeError(f"no output of '{name}' is kept: {exc}") from None
 
     def remove(self, name: str, stop: bool = False) -> list[str]:
         """Stop monitoring and forget the selected tasks (processes left running)."""

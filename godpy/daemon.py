@@ -21,6 +21,7 @@ from godpy.driver import Driver
 from godpy.event_handler import EventHandler
 from godpy.log import WatchLogBuffer, get_logger
 from godpy.notifier import Notifier, Policy
+from godpy.output import OutputKeeper, keeper_path
 from godpy.process import Children
 from godpy.session import RELOADABLE
 from godpy.state_file import StateFile
@@ -81,6 +82,7 @@ class Daemon:
         self._child_signalled = False  # a SIGCHLD is queued for the main loop
         self._reaped_at = float("-inf")  # when the main loop last looked at every child
         self.systemd = systemd or sd_notify.Notifier()  # only the main loop sends
+        self.output = OutputKeeper(keeper_path(socket_path))
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -132,6 +134,8 @@ class Daemon:
             shared = f" (group {group} may use it)" if group is not None else ""
             get_logger().info("control socket: %s%s", self.socket_path, shared)
         get_logger().addHandler(self.log_buffer)
+        if any(isinstance(t, Watch) for t in self.tasks.values()) or self.socket_path:
+            self.output.start(self.children)
         interval = float(self.settings.get("notify_interval", Policy.interval))
         self.notifier = Notifier(self.contacts, Policy(interval=interval))
         self.notifier.start()
@@ -151,6 +155,8 @@ class Daemon:
         driver = Driver(task)
         events = self.events if self.events.loaded else None
         task.attach_runtime(driver, events, self.notify, self._changed)
+        if isinstance(task, Watch) and self.output.running:
+            task.use_output(self.output.channel(task.name))
         if first is not None:
             driver.message(first)
         driver.start()
@@ -255,6 +261,7 @@ class Daemon:
         self._retire(task)
         self.tasks.pop(task.name, None)
         self.log_buffer.forget(task.name)
+        self.output.forget(task.name)
         if self.state is not None:
             self.state.drop(task.name)
 
@@ -319,6 +326,7 @@ class Daemon:
                 return self.quit()
             elif item == signal.SIGHUP:
                 godlog.reopen()
+                self.output.reopen()
                 get_logger().info("received SIGHUP; log files reopened")
             elif item == signal.SIGUSR1:
                 self.log_status()
@@ -431,6 +439,8 @@ class Daemon:
         if self.notifier is not None:
             self.notifier.close()
         self.events.stop()
+        # the keeper ends once the programs are gone; programs left running keep theirs
+        self.output.close(stop=outcome["stopped"])
         self.children.reap()
         if self.server is not None:
             self.server.release_path()  # new clients see no daemon from now on

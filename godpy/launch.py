@@ -83,14 +83,21 @@ def environment(spec: ProcessSpec) -> dict[str, str] | None:
     return env
 
 
-def spawn(spec: ProcessSpec, command, env: dict[str, str] | None, stdout=None) -> subprocess.Popen:
+def spawn(
+    spec: ProcessSpec, command, env: dict[str, str] | None, stdout=None, writers=None
+) -> subprocess.Popen:
     """Start ``command`` as the spec says: its own session, its user, its logs.
+
+    ``writers``: the write ends of the watch's output pipes (stdout, stderr), read by the
+    output keeper, which writes the logs; without them the logs are opened here.
 
     Raises:
         OSError, subprocess.SubprocessError, ValueError: it could not be started.
     """
     argv = argv_for(command)
-    if spec.switches_user and not spec.chroot and stdout is None and (spec.log or spec.err_log):
+    if writers is not None:
+        out, err = writers
+    elif spec.switches_user and not spec.chroot and stdout is None and (spec.log or spec.err_log):
         # The service's user may control the log's path: open it as that user, in the
         # child, after the switch (a shell's redirections: no interpreter to start).
         argv = ["/bin/sh", "-c", _OPEN_AS_USER, "sh", spec.log or "/dev/null",
@@ -116,7 +123,7 @@ def spawn(spec: ProcessSpec, command, env: dict[str, str] | None, stdout=None) -
     try:
         return subprocess.Popen(argv, **kwargs)
     finally:
-        for fh in (out, err):
+        for fh in (out, err) if writers is None else ():
             if fh is not None and not isinstance(fh, int):
                 fh.close()
 

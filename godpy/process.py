@@ -84,6 +84,8 @@ class Process:
         #: called from the daemon's main thread when our child has exited; returns True
         #: when the driver will reap it (the watch sets it)
         self.on_exit: Callable[[], bool] | None = None
+        #: the watch's output channel (``godpy.output.Channel``); None: straight to the logs
+        self.output = None
 
     def inherit(self, old: Process) -> None:
         """Take over the child and history of the process this one replaces (``load``)."""
@@ -380,7 +382,8 @@ class Process:
             self._start_daemonizing()
             return
         try:
-            popen = self._spawn(self.spec.start, owner=self._owner)
+            writers = self.output.writers() if self.output is not None else None
+            popen = self._spawn(self.spec.start, owner=self._owner, writers=writers)
         except (OSError, subprocess.SubprocessError, ValueError) as exc:  # unbalanced quotes
             self._exited_at = self._started_at
             self.last_exit = f"failed to start: {exc}"
@@ -466,11 +469,11 @@ class Process:
             pass
 
     # -- spawning ------------------------------------------------------------------------
-    def _spawn(self, command, stdout=None, owner=None) -> subprocess.Popen:
+    def _spawn(self, command, stdout=None, owner=None, writers=None) -> subprocess.Popen:
         """Start ``command`` as the spec says; the daemon's Children track it."""
         if self._env is False:  # once per spec: copying the environment costs 0.3 ms
             self._env = launch.environment(self.spec)
-        popen = launch.spawn(self.spec, command, self._env, stdout)
+        popen = launch.spawn(self.spec, command, self._env, stdout, writers)
         self._children.add(popen, owner)
         return popen
 

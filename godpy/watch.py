@@ -76,6 +76,13 @@ class Watch(WatchConfig, Task):
         if self._process is not None:
             self._process.on_exit = self._child_exited
 
+    def use_output(self, channel) -> None:
+        """Capture the program's output through ``channel`` (the daemon's output keeper;
+        before the driver runs)."""
+        if self._process is not None:
+            channel.configure(self.output_settings())
+            self._process.output = channel
+
     def detach_runtime(self) -> None:
         """The driver is going away: the daemon reaps our children from now on."""
         if self._process is not None:

@@ -46,8 +46,13 @@ class WatchConfig:
             HOME, USER, LOGNAME, SHELL).
         inherit_env: give a watch running as another user godpy's whole environment
             (default False: its secrets stay godpy's).
-        log, err_log: files that stdout and stderr are appended to (default /dev/null;
-            stderr goes with stdout when ``err_log`` is not set).
+        log, err_log: files that stdout and stderr are appended to (default: none;
+            stderr goes with stdout when ``err_log`` is not set). The last 256 KB of
+            each stream are kept for ``godpy tail`` either way.
+        log_max_size: rotate a log when it would grow past this ("50MB"; default: never).
+        log_backups: rotated logs kept: ``NAME.log.1`` ... (default 5; 0 truncates).
+        log_cmd, err_log_cmd: shell commands whose stdin receives stdout / stderr
+            (``"logger -t app"``); run as the watch's user, started again if they die.
         umask, chroot: as the names say.
         grace, start_grace, stop_grace, restart_grace: seconds to wait after an action.
         autostart: monitor the watch when the daemon starts (default True).
@@ -72,6 +77,10 @@ class WatchConfig:
     inherit_env: bool = False
     log: str | None = None
     err_log: str | None = None
+    log_max_size: float | str | None = None
+    log_backups: int = 5
+    log_cmd: str | None = None
+    err_log_cmd: str | None = None
     umask: int | None = None
     chroot: str | None = None
     grace: float | str = 0
@@ -93,6 +102,7 @@ class WatchConfig:
                 "restart_grace",
             )
         },
+        "log_max_size": "kilobytes",
     }
 
     def start_if(self) -> Metric:
@@ -206,6 +216,7 @@ class WatchConfig:
                 problems.append(
                     f"{where}: {attr} directory {os.path.dirname(path)!r} does not exist"
                 )
+        problems += self._output_problems()
         for attr in ("start", "stop", "restart"):
             value = getattr(self, attr)
             if value is not None and not isinstance(value, (str, list, tuple)):
@@ -223,6 +234,38 @@ class WatchConfig:
         if self.chroot is not None and not os.path.isdir(self.chroot):
             problems.append(f"{where}: chroot {self.chroot!r} is not a directory")
         return problems
+
+    def _output_problems(self) -> list[str]:
+        where, problems = self.describe(), []
+        backups = self.log_backups
+        if isinstance(backups, bool) or not isinstance(backups, int) or not 0 <= backups <= 1000:
+            problems.append(f"{where}: log_backups must be a whole number from 0 to 1000")
+        if self.log_max_size is not None and self.log_max_size * 1024 < 1:
+            problems.append(f"{where}: log_max_size must be at least 1 byte, e.g. '50MB'")
+        for attr in ("log_cmd", "err_log_cmd"):
+            value = getattr(self, attr)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                problems.append(f"{where}: {attr} must be a shell command string")
+        return problems
+
+    def output_settings(self) -> dict:
+        """Where the output keeper sends this watch's output (plain data)."""
+        spec = self._process.spec
+        creds = spec.credentials
+        user = None
+        if spec.switches_user and not spec.chroot:  # its files are opened as the user
+            user = [spec.uid, creds.gid if creds.gid is not None else spec.uid,
+                    list(creds.groups or [])]  # fmt: skip
+        size = self.log_max_size
+        return {
+            "log": os.path.abspath(self.log) if self.log else None,
+            "err_log": os.path.abspath(self.err_log) if self.err_log else None,
+            "log_cmd": self.log_cmd,
+            "err_log_cmd": self.err_log_cmd,
+            "max_size": None if size is None else max(1, int(size * 1024)),
+            "backups": self.log_backups,
+            "user": user,
+        }
 
     def _log_folder_problems(self) -> list[str]:
         """godpy opens the logs of a watch that runs as godpy's user itself: a folder on

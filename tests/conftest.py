@@ -161,14 +161,14 @@ def godpy_run(tmp_path, pids):
     """Start daemons with ``godpy_run(config_text, *args)``; all are killed at teardown."""
     runs = []
 
-    def start(config_text, *args, name="app.god.py"):
+    def start(config_text, *args, name="app.god.py", socket=None):
         config = tmp_path / name
         config.write_text(config_text)
         run = GodpyRun(
             config,
             tmp_path / f"godpy-{len(runs)}.log",
             *args,
-            socket=tmp_path / f"ctl-{len(runs)}" / "godpy.sock",
+            socket=socket or tmp_path / f"ctl-{len(runs)}" / "godpy.sock",
         )
         pids.add(run.proc.pid)
         runs.append(run)

@@ -1,0 +1,329 @@
+"""The daemon's side of output capture: the keeper process and each watch's pipes.
+
+See ``output_keeper`` for the keeper itself. Here: starting it (or finding the one an
+earlier godpy left running), a connection with a reader thread, and one ``Channel`` per
+watch that makes the watch's two pipes the first time its program starts.
+
+Threads: a watch's ``Channel`` is used by that watch's driver only; ``tail`` by control
+threads; the reader thread only resolves replies and logs the keeper's problems. Sends go
+through one lock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+
+from godpy import output_keeper
+from godpy.log import get_logger
+
+#: The longest path a Unix socket can have (sun_path, with its terminating NUL).
+_SUN_PATH = 107
+_KEEPER = os.path.abspath(output_keeper.__file__)
+
+
+def keeper_path(socket_path: str | None) -> str | None:
+    """Where the keeper listens for the next godpy: next to the control socket."""
+    if not socket_path:
+        return None
+    path = f"{socket_path}.output"
+    return path if len(os.fsencode(path)) <= _SUN_PATH else None
+
+
+class OutputKeeper:
+    """The output keeper, seen from the daemon.
+
+    Args:
+        path: the keeper's socket (None: no later godpy can find it).
+    """
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._popen: subprocess.Popen | None = None
+        self._ids = itertools.count(1)
+        self._replies: dict[int, Future] = {}
+        self._channels: dict[str, Channel] = {}
+        self._closing = False
+        self.adopted = False  # True when an earlier godpy's keeper was found
+
+    @property
+    def running(self) -> bool:
+        return self._sock is not None
+
+    # -- start and stop ------------------------------------------------------------------
+    def start(self, children=None) -> bool:
+        """Connect to the keeper an earlier godpy left, or start one; False when neither
+        worked (output then goes straight to the log files, as before)."""
+        self._children = children
+        try:
+            sock = self._reconnect()
+            self.adopted = sock is not None
+            if sock is None:
+                sock = self._spawn()
+        except OSError as exc:
+            get_logger().error("output capture is off: cannot start the output keeper: %s", exc)
+            return False
+        self._use(sock)
+        return True
+
+    def _reconnect(self) -> socket.socket | None:
+        if self.path is None or not os.path.exists(self.path):
+            return None
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            sock.connect(self.path)
+            _pid, uid, _gid = _peer(sock)
+            if uid != os.geteuid():  # someone else's socket: never hand it our output
+                raise ConnectionRefusedError(f"{self.path} is served by uid {uid}")
+        except OSError:
+            sock.close()
+            os.unlink(self.path)  # a stale socket of a keeper that has gone
+            return None
+        get_logger().info("output keeper of an earlier godpy found at %s", self.path)
+        return sock
+
+    def _spawn(self) -> socket.socket:
+        listener = None
+        if self.path is not None:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+            try:  # no keeper answers there (or it has just died): the path is stale
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            old = os.umask(0o177)
+            try:
+                listener.bind(self.path)
+            finally:
+                os.umask(old)
+            listener.listen(4)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds = [theirs.fileno()] + ([listener.fileno()] if listener is not None else [])
+        try:
+            self._popen = subprocess.Popen(
+                [sys.executable, "-I", "-S", _KEEPER,
+                 str(listener.fileno() if listener is not None else -1), str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=None,  # a traceback of the keeper lands in godpy's own stderr
+                pass_fds=fds,
+                start_new_session=True,  # Ctrl-C on godpy in a terminal must not end it
+                cwd="/",
+            )  # fmt: skip
+        finally:
+            theirs.close()
+            if listener is not None:
+                listener.close()
+        if self._children is not None:
+            self._children.add(self._popen)
+        return ours
+
+    def _use(self, sock: socket.socket) -> None:
+        self._sock = sock
+        threading.Thread(target=self._read, args=(sock,), name="output", daemon=True).start()
+
+    def close(self, stop: bool) -> None:
+        """``stop``: the keeper takes what is left in the pipes and ends (godpy stops its
+        watches); else it goes on for the programs left running."""
+        self._closing = True
+        with self._lock:
+            sock, self._sock = self._sock, None
+            if sock is None:
+                return
+            if stop:
+                try:
+                    output_keeper.send(sock, {"op": "quit"})
+                except OSError:
+                    pass
+            sock.close()
+        if stop and self._popen is not None:
+            try:
+                self._popen.wait(5)
+            except subprocess.TimeoutExpired:
+                get_logger().warning("output keeper still running 5s after quit")
+        for channel in self._channels.values():
+            channel.release()
+
+    # -- talking -------------------------------------------------------------------------
+    def _send(self, message: dict, fds=()) -> bool:
+        with self._lock:
+            if self._sock is None:
+                return False
+            try:
+                output_keeper.send(self._sock, message, fds)
+                return True
+            except OSError:
+                return False
+
+    def _read(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                got = output_keeper.receive(sock)
+            except (OSError, ValueError):
+                got = None
+            if got is None:
+                break
+            message, fds = got
+            output_keeper._close_all(fds)
+            op = message.get("op")
+            if op == "reply":
+                future = self._replies.pop(message.get("id"), None)
+                if future is not None:
+                    future.set_result(message)
+            elif op == "problem":
+                watch = message.get("watch")
+                extra = {"watch": watch} if watch else {}
+                who = f"{watch} " if watch else ""
+                get_logger().error("%soutput: %s", who, message.get("text"), extra=extra)
+        for future in list(self._replies.values()):
+            future.set_exception(ConnectionError("the output keeper has gone"))
+        self._replies.clear()
+        self._lost(sock)
+
+    def _lost(self, sock: socket.socket) -> None:
+        """The keeper died under us: start another and hand it every pipe we hold (the
+        programs write on meanwhile into the pipes' buffers)."""
+        with self._lock:
+            if self._closing or self._sock is not sock:
+                return
+            self._sock = None
+        get_logger().error("output keeper has gone; starting another")
+        try:
+            sock = self._spawn()
+        except OSError as exc:
+            get_logger().error("cannot start the output keeper again: %s", exc)
+            return
+        self._use(sock)
+        for channel in list(self._channels.values()):
+            channel.resend()
+
+    def attach(self, name: str, settings: dict, readers=(), wait: bool = False) -> list[str]:
+        """Tell the keeper where ``name``'s output goes (and hand it ``readers``).
+
+        With ``wait``, the problems it met opening the files (a start waits for them).
+
+        Raises:
+            ConnectionError: no keeper took it.
+        """
+        message = {"op": "attach", "watch": name, "settings": settings}
+        if not wait:
+            if not self._send(message, readers):
+                raise ConnectionError("output capture is off")
+            return []
+        return self._request(message, readers)["problems"]
+
+    def _request(self, message: dict, fds=(), timeout: float = 10.0) -> dict:
+        future: Future = Future()
+        message["id"] = ident = next(self._ids)
+        self._replies[ident] = future
+        if not self._send(message, fds):
+            self._replies.pop(ident, None)
+            raise ConnectionError("output capture is off")
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            self._replies.pop(ident, None)
+            raise ConnectionError(f"the output keeper did not answer in {timeout:g}s") from None
+
+    def reopen(self) -> None:
+        """Log files open again (SIGHUP, after an outside logrotate)."""
+        self._send({"op": "reopen"})
+
+    def tail(self, name: str, stream: str, lines: int, since: int | None, timeout=5.0) -> dict:
+        """The kept output of ``name``'s ``stream`` ("out" or "err").
+
+        Raises:
+            ConnectionError: no keeper runs.
+        """
+        message = {"op": "tail", "watch": name, "stream": stream, "lines": lines,
+                   "since": since}  # fmt: skip
+        reply = self._request(message, timeout=timeout)
+        return {k: reply[k] for k in ("text", "cursor", "skipped")}
+
+    # -- watches -------------------------------------------------------------------------
+    def channel(self, name: str) -> Channel:
+        """The channel of watch ``name`` (made once; a reloaded watch gets the same)."""
+        channel = self._channels.get(name)
+        if channel is None:
+            channel = self._channels[name] = Channel(self, name)
+        return channel
+
+    def forget(self, name: str) -> None:
+        """Watch ``name`` has left the config: the keeper drops it once its pipes close."""
+        channel = self._channels.pop(name, None)
+        if channel is not None:
+            channel.release()
+        self._send({"op": "detach", "watch": name})
+
+
+class Channel:
+    """One watch's two pipes (stdout, stderr) and where their output goes."""
+
+    def __init__(self, keeper: OutputKeeper, name: str):
+        self.keeper, self.name = keeper, name
+        self.settings: dict = {}
+        self._sent: dict | None = None
+        self._fds: tuple[int, int, int, int] | None = None  # out_r, out_w, err_r, err_w
+
+    def configure(self, settings: dict) -> None:
+        """Where the output goes; the keeper hears of a change at the next start."""
+        self.settings = settings
+
+    def writers(self) -> tuple[int, int] | None:
+        """The write ends for a new process (driver thread); None when capture is off.
+
+        The first start, and the first after a change, wait until the keeper has opened
+        the log files (no wait without any).
+
+        Raises:
+            OSError: a log file could not be opened (the start fails with that reason).
+        """
+        if not self.keeper.running:
+            return None
+        fresh = self._fds is None
+        if fresh:
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            self._fds = (out_r, out_w, err_r, err_w)
+        if fresh or self._sent != self.settings:
+            files = bool(self.settings.get("log") or self.settings.get("err_log"))
+            readers = (self._fds[0], self._fds[2]) if fresh else ()
+            try:
+                problems = self.keeper.attach(self.name, self.settings, readers, wait=files)
+            except ConnectionError:
+                if fresh:
+                    self.release()
+                return None  # straight to the files, as without a keeper
+            self._sent = None if problems else self.settings
+            if problems:
+                raise OSError("; ".join(problems))
+        return self._fds[1], self._fds[3]
+
+    def resend(self) -> None:
+        """Hand the read ends to a new keeper."""
+        if self._fds is not None:
+            try:
+                self.keeper.attach(self.name, self.settings, (self._fds[0], self._fds[2]))
+            except ConnectionError:
+                pass
+
+    def release(self) -> None:
+        fds, self._fds = self._fds, None
+        for fd in fds or ():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _peer(sock: socket.socket) -> tuple[int, int, int]:
+    import struct
+
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)
