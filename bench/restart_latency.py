@@ -190,6 +190,30 @@ for n in range({watches}):
         w.start = {argv!r}
         w.keepalive(interval={interval!r}, stable_after="0s")
 """
+#: ``--chatty MBPS``: one more watch whose program writes that many MB/s of lines to its
+#: stdout, logged with rotation, while the others are killed and restarted
+CHATTY = """
+with God.watch() as w:
+    w.name = "chatty"
+    w.start = {argv!r}
+    w.log = {log!r}
+    w.log_max_size = "50MB"
+    w.log_backups = 1
+    w.keepalive()
+"""
+WRITER = """\
+import sys, time
+rate = float(sys.argv[1]) * 1e6
+block = (b"x" * 99 + b"\\n") * 10000  # 1 MB of 100-byte lines
+out, start, sent = sys.stdout.buffer, time.monotonic(), 0
+while True:
+    out.write(block)
+    out.flush()
+    sent += len(block)
+    ahead = sent / rate - (time.monotonic() - start)
+    if ahead > 0:
+        time.sleep(ahead)
+"""
 
 
 class LogTail:
@@ -270,6 +294,9 @@ def run(args) -> int:
         fh.write(
             CONFIG.format(pid_dir=pid_dir, watches=args.watches, argv=argv, interval=args.interval)
         )
+        if args.chatty:
+            chatty = [sys.executable, "-c", WRITER, str(args.chatty)]
+            fh.write(CHATTY.format(argv=chatty, log=os.path.join(tmp, "chatty.log")))
     names = [f"bench-{n}" for n in range(args.watches)]
     events = ProcEvents()
     events.start()
@@ -369,6 +396,10 @@ def _measure(args, tmp, pid_dir, cfg, log, argv, names, events, seen_pids, daemo
     wrong = [n for n in names if read_pid(os.path.join(pid_dir, f"{n}.pid")) != current[n]]
     floor_spawn, floor_true = measure_floor(events, argv, args.floor_rounds)
 
+    if args.chatty:
+        logs = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.startswith("chatty.log")]
+        written = sum(os.path.getsize(p) for p in logs)
+        print(f"chatty program: asked {args.chatty:g} MB/s; its logs hold {written / 1e6:.0f} MB")
     print(
         f"godpy restart latency: {args.watches} watches, "
         f"keepalive(interval={args.interval}, stable_after=0s), "
@@ -450,6 +481,13 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--log-level", default="info", choices=["debug", "info"], help="daemon log level"
+    )
+    parser.add_argument(
+        "--chatty",
+        type=float,
+        default=0,
+        metavar="MBPS",
+        help="also run a watch whose program writes MBPS MB/s to its log (default: none)",
     )
     parser.add_argument("--godpy", help="command that runs godpy (default: this venv's godpy)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")

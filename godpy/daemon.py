@@ -134,8 +134,9 @@ class Daemon:
             shared = f" (group {group} may use it)" if group is not None else ""
             get_logger().info("control socket: %s%s", self.socket_path, shared)
         get_logger().addHandler(self.log_buffer)
-        if any(isinstance(t, Watch) for t in self.tasks.values()) or self.socket_path:
-            self.output.start(self.children)
+        watches = sum(isinstance(t, Watch) for t in self.tasks.values())
+        if watches or self.socket_path:
+            self.output.start(self.children, watches)
         interval = float(self.settings.get("notify_interval", Policy.interval))
         self.notifier = Notifier(self.contacts, Policy(interval=interval))
         self.notifier.start()

@@ -51,6 +51,7 @@ class OutputKeeper:
         self._replies: dict[int, Future] = {}
         self._channels: dict[str, Channel] = {}
         self._closing = False
+        self._short = False  # told once that pipes ran out
         self.adopted = False  # True when an earlier godpy's keeper was found
 
     @property
@@ -58,10 +59,11 @@ class OutputKeeper:
         return self._sock is not None
 
     # -- start and stop ------------------------------------------------------------------
-    def start(self, children=None) -> bool:
+    def start(self, children=None, watches: int = 0) -> bool:
         """Connect to the keeper an earlier godpy left, or start one; False when neither
         worked (output then goes straight to the log files, as before)."""
         self._children = children
+        raise_open_files_limit(4 * watches + 256)
         try:
             sock = self._reconnect()
             self.adopted = sock is not None
@@ -231,6 +233,16 @@ class OutputKeeper:
             self._replies.pop(ident, None)
             raise ConnectionError(f"the output keeper did not answer in {timeout:g}s") from None
 
+    def out_of_pipes(self, exc: OSError) -> None:
+        if not self._short:
+            self._short = True
+            get_logger().error(
+                "output capture: cannot make pipes (%s); watches started from now on write "
+                "straight to their log files, and `godpy tail` has nothing for them (raise "
+                "the open files limit, e.g. LimitNOFILE=)",
+                exc.strerror or exc,
+            )
+
     def reopen(self) -> None:
         """Log files open again (SIGHUP, after an outside logrotate)."""
         self._send({"op": "reopen"})
@@ -272,8 +284,15 @@ class Channel:
         self._fds: tuple[int, int, int, int] | None = None  # out_r, out_w, err_r, err_w
 
     def configure(self, settings: dict) -> None:
-        """Where the output goes; the keeper hears of a change at the next start."""
+        """Where the output goes (a reload may change it while the program runs: the
+        keeper hears of it at once, and the next start waits for the files)."""
         self.settings = settings
+        if self._fds is not None and self._sent is not None and settings != self._sent:
+            try:
+                self.keeper.attach(self.name, settings)
+                self._sent = settings
+            except ConnectionError:
+                pass
 
     def writers(self) -> tuple[int, int] | None:
         """The write ends for a new process (driver thread); None when capture is off.
@@ -288,8 +307,12 @@ class Channel:
             return None
         fresh = self._fds is None
         if fresh:
-            out_r, out_w = os.pipe2(os.O_CLOEXEC)
-            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            try:
+                out_r, out_w = os.pipe2(os.O_CLOEXEC)
+                err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            except OSError as exc:  # out of file descriptors: the files, as without a keeper
+                self.keeper.out_of_pipes(exc)
+                return None
             self._fds = (out_r, out_w, err_r, err_w)
         if fresh or self._sent != self.settings:
             files = bool(self.settings.get("log") or self.settings.get("err_log"))
@@ -320,6 +343,23 @@ class Channel:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def raise_open_files_limit(needed: int) -> None:
+    """Raise the soft limit of open files to ``needed`` when it is lower (each watch holds
+    four pipe ends; the soft limit is often 1,024). The programs inherit the new limit,
+    so it is only raised when the watches need it, and said in the log."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    new = needed if hard == resource.RLIM_INFINITY else min(hard, needed)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    except (ValueError, OSError):
+        return
+    get_logger().info("open files limit raised from %d to %d for output pipes", soft, new)
 
 
 def _peer(sock: socket.socket) -> tuple[int, int, int]:
