@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from godpy import system
 
-#: Requests served at once; more are closed at once (a scraper needs one).
-MAX_CLIENTS = 4
+#: Requests served at once; more are closed at once (a scraper needs one, an HA pair two).
+MAX_CLIENTS = 8
 #: Seconds a client may take to send its request.
 CLIENT_TIMEOUT = 10.0
 _LABELS = ["watch", "group"]
