@@ -112,6 +112,14 @@ def _socket_option(func):
     metavar="GROUP",
     help="Let members of GROUP command the daemon (socket 0660); overrides God.socket_group.",
 )
+@click.option(
+    "--metrics",
+    "metrics_address",
+    metavar="HOST:PORT",
+    callback=lambda ctx, param, value: _checked_address(value),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (127.0.0.1:9101, "
+    "[::1]:9101); overrides God.metrics_address.",
+)
 @_socket_option
 @click.version_option(__version__, "-V", "--version", prog_name="godpy")
 @click.pass_context
@@ -126,6 +134,7 @@ def main(
     insecure_config,
     state_path,
     socket_group,
+    metrics_address,
 ):
     """godpy: a process monitor.
 
@@ -151,8 +160,21 @@ def main(
         insecure_config=insecure_config,
         socket_group=socket_group,
         state_path=state_path and os.path.abspath(state_path),
+        metrics_address=metrics_address,
     )
     ctx.exit(run(options))
+
+
+def _checked_address(value):
+    if value is None:
+        return None
+    from godpy.metrics import parse_address
+
+    try:
+        parse_address(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
 
 
 # -- client helpers ------------------------------------------------------------------------

@@ -48,6 +48,8 @@ class Daemon:
         state_path: the state file (overrides ``God.state_file``; default: next to the
             control socket; None without either: no state file).
         systemd: speaks sd_notify to systemd (default: a disabled one, silent).
+        metrics_address: serve Prometheus metrics there (``--metrics``, a
+            ``metrics.Address``; overrides ``God.metrics_address``).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class Daemon:
         socket_group: str | None = None,
         state_path: str | None = None,
         systemd: sd_notify.Notifier | None = None,
+        metrics_address=None,
     ):
         self.config_path = config_path
         self.socket_group = socket_group
@@ -83,6 +86,8 @@ class Daemon:
         self._reaped_at = float("-inf")  # when the main loop last looked at every child
         self.systemd = systemd or sd_notify.Notifier()  # only the main loop sends
         self.output = OutputKeeper(keeper_path(socket_path))
+        self.metrics_address = metrics_address
+        self.metrics = None  # the metrics server, when metrics are on
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -120,8 +125,9 @@ class Daemon:
         """Serve the control socket, give every task a driver, monitor the autostart ones.
 
         Raises:
-            RuntimeError or OSError: the control socket could not be served.
+            RuntimeError or OSError: the control socket or metrics could not be served.
         """
+        self._serve_metrics()
         if self.socket_path:
             from godpy.control import METHODS, ControlApi
             from godpy.control_server import ControlServer
@@ -150,6 +156,18 @@ class Daemon:
             else:
                 self._drive(task)
         get_logger().info("godpy started with %d task(s)", len(self.tasks))
+
+    def _serve_metrics(self) -> None:
+        """Serve ``/metrics`` when asked to (``--metrics`` wins over the config's)."""
+        address = self.metrics_address or self.settings.get("metrics_address")
+        if address is None:
+            return
+        from godpy.metrics import MetricsServer
+
+        self.settings["metrics_address"] = address  # what a `load` compares with
+        self.metrics = MetricsServer(address, lambda: list(self.tasks.values()))
+        self.metrics.start()
+        get_logger().info("metrics: http://%s/metrics", address)
 
     def _drive(self, task: Task, first: str | None = None) -> None:
         """Give ``task`` its driver thread, with ``first`` (a message) to serve."""
@@ -443,6 +461,8 @@ class Daemon:
         # the keeper ends once the programs are gone; programs left running keep theirs
         self.output.close(stop=outcome["stopped"])
         self.children.reap()
+        if self.metrics is not None:
+            self.metrics.stop()
         if self.server is not None:
             self.server.release_path()  # new clients see no daemon from now on
         self._exit = outcome

@@ -51,7 +51,8 @@ class GodFacade:
     ``terminate_timeout``, ``log_buffer_size``, ``notify_interval`` (seconds between two
     notifications for the same watch, condition and contact; default 60),
     ``socket_group`` (members of this group may command the daemon: socket 0660),
-    ``state_file`` (where the operator's intent is kept across restarts of godpy).
+    ``state_file`` (where the operator's intent is kept across restarts of godpy),
+    ``metrics_address`` (``"127.0.0.1:9101"``: serve Prometheus metrics there).
     """
 
     def watch(self, **attrs) -> Watch:
@@ -111,6 +112,7 @@ class GodFacade:
     notify_interval: float = _setting("notify_interval")
     socket_group: str | int | None = _setting("socket_group")
     state_file: str | None = _setting("state_file")
+    metrics_address: str | None = _setting("metrics_address")
 
     def __setattr__(self, name: str, value: Any) -> None:
         try:

@@ -74,6 +74,9 @@ class Process:
         self._exited_at: float | None = None
         self._start_wall: float | None = None  # wall time of our last start (pid trust)
         self.last_exit: str | None = None
+        #: the last exit's Popen return code (-9: killed by SIGKILL); it stays while the
+        #: next process runs, and is None when unknown (a process we did not spawn)
+        self.last_code: int | None = None
         self.restarts = 0  # starts after the first, for whatever reason
         self._starts = 0
         self._stopping = False
@@ -100,6 +103,7 @@ class Process:
             "_exited_at",
             "_start_wall",
             "last_exit",
+            "last_code",
             "restarts",
             "_starts",
         ):
@@ -118,6 +122,7 @@ class Process:
             "restarts": self.restarts,
             "starts": self._starts,
             "last_exit": self.last_exit,
+            "last_code": self.last_code,
             "spec": self.fingerprint(),
         }
 
@@ -137,6 +142,8 @@ class Process:
         # after a terminate, the next start is a first start again, not a restart
         self._starts = 0 if saved.get("halted") else int(saved.get("starts") or 0)
         self.last_exit = saved.get("last_exit")
+        code = saved.get("last_code")
+        self.last_code = code if isinstance(code, int) else None
         pid, ticks = saved.get("pid"), saved.get("start_ticks")
         if not isinstance(pid, int) or ticks is None or start_ticks(pid) != ticks:
             return False
@@ -237,6 +244,7 @@ class Process:
         if self._exited_at is None:
             self._exited_at = time.monotonic()
             self.last_exit = self.last_exit or f"process {pid} exited"
+            self.last_code = None  # not our child: its status is not ours to read
 
     def alive(self) -> bool:
         """True when the watched process is running."""
@@ -275,6 +283,7 @@ class Process:
         self._reaped = popen.pid if popen is not None else None
         self._exited_at = time.monotonic()
         self.last_exit = describe_status(returncode)
+        self.last_code = returncode
         if returncode == EXIT_LOG and self.spec.switches_user:
             logs = " or ".join(p for p in (self.spec.log, self.spec.err_log) if p)
             self.last_exit = f"failed to start: cannot open {logs} as uid {self.spec.uid}"

@@ -30,6 +30,7 @@ class RunOptions:
     insecure_config: bool = False
     socket_group: str | None = None
     state_path: str | None = None
+    metrics_address: str | None = None
 
 
 def run(options: RunOptions) -> int:
@@ -58,6 +59,7 @@ def _serve(options: RunOptions, report) -> int:
         socket_group=options.socket_group,
         state_path=options.state_path,
         systemd=Notifier.take(os.environ),  # disabled without NOTIFY_SOCKET
+        metrics_address=_metrics_address(options.metrics_address),
     )
     held = HeldLog(log.get_logger())
     try:
@@ -94,6 +96,15 @@ def _serve(options: RunOptions, report) -> int:
                 os.unlink(options.pid_path)
             except FileNotFoundError:
                 pass
+
+
+def _metrics_address(text: str | None):
+    """``--metrics HOST:PORT`` as a metrics.Address (checked by the CLI already)."""
+    if text is None:
+        return None
+    from godpy.metrics import parse_address
+
+    return parse_address(text)
 
 
 def default_pid_path(socket_path: str) -> str:

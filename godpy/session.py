@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from godpy.condition import EventCondition, normalize_notify
-from godpy.configurable import problem, suggest
+from godpy.configurable import config_location, problem, suggest
 from godpy.contact import Contact
 from godpy.errors import AttributeProblem
 from godpy.process import Children
@@ -30,6 +30,7 @@ DEFAULT_SETTINGS = {
     "notify_interval": 60.0,
     "socket_group": None,
     "state_file": None,
+    "metrics_address": None,
 }
 
 
@@ -142,6 +143,8 @@ class Session:
             raise AttributeProblem(f"God.{name} must be set before any watch or task is defined")
         if name == "notify_interval":
             value = _seconds_setting(name, value)
+        if name == "metrics_address" and value is not None:
+            value = _address_setting(value)
         if self._running and name not in RELOADABLE and value != self.settings[name]:
             self.warnings.append(
                 f"God.{name} = {value!r} ignored: the running daemon keeps "
@@ -315,3 +318,12 @@ def _seconds_setting(name: str, value) -> float:
         return to_seconds(value)
     except ValueError as exc:
         raise AttributeProblem(f"God.{name}: {exc}") from None
+
+
+def _address_setting(value):
+    from godpy.metrics import parse_address
+
+    try:
+        return parse_address(value, where=config_location())
+    except ValueError as exc:
+        raise AttributeProblem(f"God.metrics_address: {exc}") from None

@@ -23,6 +23,8 @@ HEAVY = (
     "Pyro5.client",
     "godpy.control_server",
     "godpy.listener",
+    "godpy.metrics",
+    "prometheus_client",
 )
 
 CLIENT = """

@@ -15,7 +15,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PLUGIN_FOLDERS = ("conditions", "behaviors", "contacts")
 BIN = pathlib.Path(sys.executable).parent
-REQUIRED = {"psutil", "pyroute2", "pyro5", "click"}
+REQUIRED = {"psutil", "pyroute2", "pyro5", "click", "prometheus-client"}
 # Copying the tree keeps the build from writing build/ into the checkout, and from
 # reusing a stale build/lib that still holds deleted modules.
 NOT_SOURCE = shutil.ignore_patterns(
@@ -132,7 +132,7 @@ def test_version_from_script_and_module(argv, tmp_path):
 
 
 def test_metadata_requires_runtime_dependencies():
-    """The installed metadata requires psutil, pyroute2, Pyro5 and click."""
+    """The installed metadata requires psutil, pyroute2, Pyro5, click and prometheus-client."""
     reqs = importlib.metadata.requires("godpy") or []
     runtime = [r for r in reqs if "extra ==" not in r]
     names = {re.match(r"[A-Za-z0-9._-]+", r).group(0).lower() for r in runtime}
