@@ -197,8 +197,15 @@ class Daemon:
         Raises ConfigError (nothing changed) when the file is bad.
         """
         events = self.events.loaded
+        running = list(self.tasks.values()) if action == "leave" else []
         session = config.load(
-            path, events, self.children, self.contacts, insecure, settings=self.settings
+            path,
+            events,
+            self.children,
+            self.contacts,
+            insecure,
+            settings=self.settings,
+            running=running,
         )
         self._apply_settings({n: session.settings[n] for n in RELOADABLE})
         self.contacts.update(session.contacts)
