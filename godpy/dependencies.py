@@ -43,6 +43,7 @@ class Graph:
                 self.tasks[task.name] = task
                 if task.group is not None:
                     self.groups.setdefault(task.group, []).append(task.name)
+        self._order = {name: i for i, name in enumerate(self.tasks)}
         self._direct = {name: self._resolve(task) for name, task in self.tasks.items()}
         self._reverse: dict[str, list[str]] = {name: [] for name in self.tasks}
         for name, deps in self._direct.items():
@@ -199,14 +200,14 @@ class Graph:
                     seen.add(nxt)
                     todo.append(nxt)
         seen -= set(names)
-        return [n for layer in self.layers(seen) for n in layer]
+        return [n for layer in self.layers(seen) for n in layer] if seen else []
 
     def layers(self, names: Iterable[str] | None = None) -> list[list[str]]:
         """Start order of ``names`` (default all): each layer only after the ones before
         it; the tasks of a layer may start in parallel. A task's layer counts only the
         dependencies among ``names``. Tasks caught in a cycle come last, together."""
-        chosen = set(self.tasks if names is None else names) & set(self.tasks)
-        order = {name: i for i, name in enumerate(self.tasks)}
+        chosen = set(self.tasks) if names is None else {n for n in names if n in self.tasks}
+        order = self._order
         waiting = {n: sum(d in chosen for d in self._direct[n]) for n in chosen}
         layer = sorted((n for n, count in waiting.items() if not count), key=order.__getitem__)
         layers = []
@@ -220,7 +221,8 @@ class Graph:
                         if not waiting[user]:
                             following.append(user)
             layer = sorted(following, key=order.__getitem__)
-        stuck = [n for n in self.tasks if waiting.get(n)]  # a cycle (refused at load)
+        stuck = sorted((n for n, count in waiting.items() if count), key=order.__getitem__)
+        # stuck: a cycle (refused at load)
         return layers + [stuck] if stuck else layers
 
     def shutdown_layers(self, names: Iterable[str] | None = None) -> list[list[str]]:
@@ -232,3 +234,48 @@ def _short(where: str, near: str) -> str:
     """``line 14`` for a ``file:14`` in the same file as ``near``, else ``where``."""
     file, _, line = where.rpartition(":")
     return f"line {line}" if file and file == near.rpartition(":")[0] else where
+
+
+def ready(row: dict) -> bool:
+    """Whether a task is ready for its dependents, from its status row (``snapshot``):
+    up with a live process and no action in flight (a task: monitored). The one place
+    that decides readiness (sd_notify's READY=1 or a ``ready_if`` will plug in here)."""
+    if row.get("kind", "watch") != "watch":
+        return row["state"] != "unmonitored"
+    return row["state"] == "up" and bool(row.get("pid")) and not row.get("action")
+
+
+def plan(graph: Graph, command: str, selected: list[str], monitored: set[str], ready_now: set[str]):
+    """The steps of an operator command on ``selected``, dependencies respected.
+
+    Each step is a list of (command, name) sent together; a step's outcomes are awaited
+    before the next. ``start``/``monitor`` also start the dependencies that are not
+    ready (a held watch waits for them itself); ``stop`` stops every dependent first,
+    layer by layer; ``restart`` stops the monitored dependents first, restarts what
+    was selected, and once it is up starts those dependents again.
+
+    Args:
+        graph: the running tasks' graph.
+        command: one of start, monitor, stop, restart, unmonitor.
+        selected: the names the operator gave (a watch, a group or all).
+        monitored: names not unmonitored now.
+        ready_now: names ready now.
+    """
+    chosen = set(selected)
+    if command in ("start", "monitor"):
+        needed = {d for n in selected for d in graph.dependencies(n, transitive=True)}
+        extra = [n for n in graph.tasks if n in needed - chosen - ready_now]
+        return [[("start", n) for n in extra] + [(command, n) for n in selected]]
+    if command == "stop":
+        above = {d for n in selected for d in graph.dependents(n, transitive=True)}
+        return [[("stop", n) for n in layer] for layer in graph.shutdown_layers(chosen | above)]
+    if command == "restart":
+        above = {d for n in selected for d in graph.dependents(n, transitive=True)}
+        bounced = (above - chosen) & monitored | (above & chosen)
+        first = [n for n in selected if n not in bounced]
+        stops = [[("stop", n) for n in layer] for layer in graph.shutdown_layers(bounced)]
+        again = [("start", n) for layer in graph.layers(bounced) for n in layer]
+        # they start only once it is back: sent together, a dependent could see the old
+        # process still up before the restart began
+        return stops + [[("restart", n) for n in first]] + ([again] if again else [])
+    return [[(command, n) for n in selected]]

@@ -3,7 +3,7 @@ dependencies and cycles reported at their lines, and start and stop orders."""
 
 import pytest
 
-from godpy.dependencies import Graph, names_of
+from godpy.dependencies import Graph, names_of, plan, ready
 
 
 class Node:
@@ -167,3 +167,82 @@ def test_a_deep_chain_needs_no_recursion():
     assert g.problems() == []
     assert len(g.layers()) == 3000
     assert g.dependencies("t2999", transitive=True)[:2] == ["t0", "t1"]
+
+
+# -- the steps of operator commands --------------------------------------------------------
+def _shop():
+    """db and cache (group store); app-0 and app-1 need both; web needs app-0."""
+    return graph(
+        Node("db"),
+        Node("cache", group="store"),
+        Node("app-0", ["db", "store"]),
+        Node("app-1", ["db", "store"]),
+        Node("web", "app-0"),
+    )
+
+
+def test_start_also_starts_the_dependencies_that_are_not_ready():
+    """`start web`: app-0 and db are down, cache is ready: one step, dependencies too."""
+    steps = plan(_shop(), "start", ["web"], monitored={"cache"}, ready_now={"cache"})
+    assert steps == [[("start", "db"), ("start", "app-0"), ("start", "web")]]
+
+
+def test_monitor_starts_dependencies_and_monitors_the_target():
+    """`monitor app-1` with everything down."""
+    steps = plan(_shop(), "monitor", ["app-1"], monitored=set(), ready_now=set())
+    assert steps == [[("start", "db"), ("start", "cache"), ("monitor", "app-1")]]
+
+
+def test_stop_stops_every_dependent_first_layer_by_layer():
+    """`stop db`: web, then the apps, then db; cache is left alone."""
+    everything = {"db", "cache", "app-0", "app-1", "web"}
+    steps = plan(_shop(), "stop", ["db"], monitored=everything, ready_now=everything)
+    assert steps == [[("stop", "web")], [("stop", "app-1"), ("stop", "app-0")], [("stop", "db")]]
+
+
+def test_restart_bounces_the_monitored_dependents_only():
+    """`restart db` with app-1 unmonitored: web and app-0 stop first, db restarts, and
+    once it is back they start again; app-1 is left unmonitored."""
+    monitored = {"db", "cache", "app-0", "web"}
+    steps = plan(_shop(), "restart", ["db"], monitored=monitored, ready_now=monitored)
+    assert steps == [
+        [("stop", "web")],
+        [("stop", "app-0")],
+        [("restart", "db")],
+        [("start", "app-0"), ("start", "web")],
+    ]
+
+
+def test_restart_of_a_whole_chain_restarts_the_bottom_and_bounces_the_rest():
+    """`restart all`: what depends on another selected watch stops first and starts
+    after; the rest restart."""
+    everything = ["db", "cache", "app-0", "app-1", "web"]
+    steps = plan(_shop(), "restart", everything, set(everything), set(everything))
+    assert steps == [
+        [("stop", "web")],
+        [("stop", "app-1"), ("stop", "app-0")],
+        [("restart", "db"), ("restart", "cache")],
+        [("start", "app-0"), ("start", "app-1"), ("start", "web")],
+    ]
+
+
+def test_unmonitor_and_an_independent_watch_are_left_as_they_are():
+    """No dependencies involved: one step, the command itself."""
+    assert plan(_shop(), "unmonitor", ["db"], set(), set()) == [[("unmonitor", "db")]]
+    assert plan(graph(Node("a")), "restart", ["a"], {"a"}, {"a"}) == [[("restart", "a")]]
+
+
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        ({"kind": "watch", "state": "up", "pid": 5, "action": None}, True),
+        ({"kind": "watch", "state": "up", "pid": 5, "action": "restarting"}, False),
+        ({"kind": "watch", "state": "down", "pid": None, "action": None}, False),
+        ({"kind": "watch", "state": "start", "pid": 5, "action": None}, False),
+        ({"kind": "task", "state": "idle", "pid": None, "action": None}, True),
+        ({"kind": "task", "state": "unmonitored", "pid": None, "action": None}, False),
+    ],
+)
+def test_ready_means_up_with_a_live_process(row, expected):
+    """A watch is ready when up with a pid and nothing in flight; a task when monitored."""
+    assert ready(row) is expected
