@@ -67,6 +67,7 @@ def load(
     insecure: bool = False,
     check_only: bool = False,
     settings: dict | None = None,
+    running: list | None = None,
 ) -> Session:
     """Run the config at ``path`` and return its checked session.
 
@@ -83,6 +84,8 @@ def load(
             (``--insecure-config``); the warnings are in ``session.warnings``.
         check_only: ``godpy check``: create nothing, not even the pid directory.
         settings: a running daemon's settings, which a loaded file starts from.
+        running: a running daemon's tasks that stay beside the file's (``depends_on``
+            may name them; a cycle through them is refused).
 
     Raises:
         ConfigError: with one line per problem; nothing has been started.
@@ -96,6 +99,7 @@ def load(
         insecure=insecure,
         check_only=check_only,
         settings=settings,
+        running=running,
     )
     sources = [(file, read_trusted(session, file)) for file in config_files(path)]
     token = CURRENT.set(session)

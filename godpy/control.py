@@ -12,6 +12,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from godpy import system
 from godpy.configurable import suggest
+from godpy.dependencies import names_of, plan, ready
 from godpy.errors import ConfigError
 from godpy.version import __version__
 
@@ -126,6 +127,8 @@ class ControlApi:
             "action": None,
         }
         row.update(task.snapshot())
+        row["depends_on"] = list(names_of(getattr(task, "depends_on", None)))
+        row["ready"] = ready(row)
         if usage and row["pid"]:
             row["memory"], row["cpu"] = self._usage_of(row["pid"])
         return row
@@ -161,15 +164,28 @@ class ControlApi:
         """
         if checked_name(command, "command") not in COMMANDS:
             raise ValueError(f"unknown command '{command}'{suggest(command, COMMANDS)}")
-        tasks = self.resolve(name)
-        futures = {t.name: t.driver.message("control", command) for t in tasks}
-        result = {"affected": sorted(futures), "results": {}}
-        if wait:
-            deadline = time.monotonic() + timeout
-            for task in tasks:
-                outcome = self._outcome(task, futures[task.name], deadline, timeout)
-                result["results"][task.name] = outcome
+        steps = self._steps(command, self.resolve(name))
+        tasks = self.daemon.tasks
+        result = {"affected": sorted({n for step in steps for _, n in step}), "results": {}}
+        deadline = time.monotonic() + timeout
+        for i, step in enumerate(steps):
+            futures = [(tasks[n], tasks[n].driver.message("control", c)) for c, n in step]
+            if wait or i < len(steps) - 1:  # what depends on a watch stops before it
+                for task, future in futures:
+                    outcome = self._outcome(task, future, deadline, timeout)
+                    result["results"][task.name] = outcome
+        if not wait:
+            result["results"] = {}
         return result
+
+    def _steps(self, command: str, tasks: list) -> list[list[tuple[str, str]]]:
+        """``command`` on ``tasks`` as steps that respect their dependencies."""
+        graph, names = self.daemon.graph, [t.name for t in tasks]
+        near = {m for n in names for m in graph.dependencies(n, True) + graph.dependents(n, True)}
+        rows = {n: self.daemon.tasks[n].snapshot() for n in near if n in self.daemon.tasks}
+        monitored = {n for n, row in rows.items() if row["state"] != "unmonitored"}
+        ready_now = {n for n, row in rows.items() if ready(row)}
+        return plan(graph, command, names, monitored, ready_now)
 
     @staticmethod
     def _outcome(task, future, deadline: float, timeout: float) -> dict:

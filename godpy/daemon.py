@@ -17,6 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from godpy import config, reload, sd_notify
 from godpy import log as godlog
+from godpy.dependencies import Graph, ready
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
 from godpy.log import WatchLogBuffer, get_logger
@@ -72,6 +73,7 @@ class Daemon:
         self.children = Children()
         self.events = EventHandler(on_overflow=self.recheck_all)
         self.tasks: dict[str, Task] = {}
+        self.graph = Graph(())  # of self.tasks; the main loop replaces it, others read it
         self.contacts: dict = {}
         self.notifier: Notifier | None = None
         self.settings: dict = {}
@@ -108,6 +110,7 @@ class Daemon:
         self.log_buffer.size = int(session.settings["log_buffer_size"])
         for task in session.tasks:
             self.tasks[task.name] = task
+        self.graph = Graph(self.tasks.values())
         self._restore()
 
     def _restore(self) -> None:
@@ -146,9 +149,11 @@ class Daemon:
         interval = float(self.settings.get("notify_interval", Policy.interval))
         self.notifier = Notifier(self.contacts, Policy(interval=interval))
         self.notifier.start()
-        for name, task in self.tasks.items():
-            # its first message is queued before the next thread is made: the watches
-            # started first are already running while the last threads are created
+        for name in (n for layer in self.graph.layers() for n in layer):
+            task = self.tasks[name]
+            # dependencies first (their dependents wait for them anyway); its first
+            # message is queued before the next thread is made: the watches started first
+            # are already running while the last threads are created
             if self.state is not None and name in self.state.records:
                 self._drive(task, "resume")
             elif task.autostart:
@@ -176,14 +181,41 @@ class Daemon:
         task.attach_runtime(driver, events, self.notify, self._changed)
         if isinstance(task, Watch) and self.output.running:
             task.use_output(self.output.channel(task.name))
+        if isinstance(task, Watch):
+            task.attach_dependencies(lambda: self.unmet(task.name))
         if first is not None:
             driver.message(first)
         driver.start()
 
     def _changed(self, task: Task) -> None:
-        """A task's record changed (its driver thread): the main loop writes the file."""
+        """A task's record changed (its driver thread): the main loop writes the file,
+        and tells the task's dependents."""
         if self.state is not None:
             self.signals.put(("persist", task, task.persist()))
+        if self.graph.dependents(task.name):
+            self.submit(self._tell_dependents, task, task.state)
+
+    def _tell_dependents(self, task: Task, state: str) -> None:
+        """Main loop: ``task`` entered ``state``; each dependent's driver hears of it."""
+        if self.tasks.get(task.name) is not task:
+            return  # replaced or removed meanwhile
+        for name in self.graph.dependents(task.name):
+            dependent = self.tasks.get(name)
+            if isinstance(dependent, Watch) and dependent.driver is not None:
+                dependent.driver.message("dependency_changed", task.name, state)
+
+    def _regraph(self) -> None:
+        """The set of tasks changed (main loop): a new graph, and every watch with
+        dependencies looks again at what it waits for."""
+        self.graph = Graph(self.tasks.values())
+        for name, task in self.tasks.items():
+            if isinstance(task, Watch) and self.graph.dependencies(name):
+                task.driver.message("dependency_changed", "", "")
+
+    def unmet(self, name: str) -> list[str]:
+        """The dependencies of task ``name`` that are not ready now (any thread)."""
+        graph = self.graph
+        return [d for d in graph.dependencies(name) if not ready(graph.tasks[d].snapshot())]
 
     def submit(self, func, *args) -> Future:
         """Run ``func(*args)`` on the main loop, the one owner of the set of tasks and of
@@ -222,8 +254,15 @@ class Daemon:
         Raises ConfigError (nothing changed) when the file is bad.
         """
         events = self.events.loaded
+        running = list(self.tasks.values()) if action == "leave" else []
         session = config.load(
-            path, events, self.children, self.contacts, insecure, settings=self.settings
+            path,
+            events,
+            self.children,
+            self.contacts,
+            insecure,
+            settings=self.settings,
+            running=running,
         )
         self._apply_settings({n: session.settings[n] for n in RELOADABLE})
         self.contacts.update(session.contacts)
@@ -241,6 +280,7 @@ class Daemon:
             else:
                 self.remove_task(self.tasks[name], stop=action == "stop")
                 results[name] = "stopped" if action == "stop" else "removed"
+        self._regraph()
         summary = ", ".join(f"{n} {v}" for n, v in sorted(results.items()))
         get_logger().info("loaded %s: %s", path, summary or "nothing")
         return {"errors": [], "results": results, "warnings": session.warnings}
@@ -279,6 +319,7 @@ class Daemon:
             task.driver.message("control", "stop").result(task.stop_timeout + 30)
         self._retire(task)
         self.tasks.pop(task.name, None)
+        self._regraph()
         self.log_buffer.forget(task.name)
         self.output.forget(task.name)
         if self.state is not None:
@@ -422,18 +463,19 @@ class Daemon:
         """Stop every watch (in parallel, one driver each), then the daemon; exit code."""
         self.systemd.stopping()
         deadline = time.monotonic() + self.terminate_timeout()
-        pending = []
-        for task in self.tasks.values():
-            if task.driver is not None:  # halt keeps each task's intent in the state file
-                pending.append((task, task.driver.message("halt")))
         failed = []
-        for task, future in pending:
-            try:
-                future.result(max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                failed.append(task.name)
-            except Exception:
-                pass
+        for layer in self.graph.shutdown_layers():  # dependents before what they need
+            pending = []
+            for task in (self.tasks[name] for name in layer):
+                if task.driver is not None:  # halt keeps each task's intent in the state file
+                    pending.append((task, task.driver.message("halt")))
+            for task, future in pending:
+                try:
+                    future.result(max(0.0, deadline - time.monotonic()))
+                except FutureTimeout:
+                    failed.append(task.name)
+                except Exception:
+                    pass
         if failed:
             get_logger().error(
                 "could not stop all watches within %gs: %s",

@@ -10,6 +10,7 @@ from typing import TypeVar
 from godpy.condition import EventCondition, normalize_notify
 from godpy.configurable import config_location, problem, suggest
 from godpy.contact import Contact
+from godpy.dependencies import Graph
 from godpy.errors import AttributeProblem
 from godpy.process import Children
 from godpy.registry import Plugins
@@ -101,6 +102,8 @@ class Session:
             (``--insecure-config``).
         check_only: ``godpy check``: create nothing (the pid directory is only
             examined).
+        running: tasks a running daemon keeps beside this file's (``godpy load``
+            leaving them), which ``depends_on`` may name too.
 
     Attributes:
         warnings: what ``insecure`` let through, one line each.
@@ -116,8 +119,10 @@ class Session:
         insecure: bool = False,
         check_only: bool = False,
         settings: dict | None = None,
+        running: list[Task] | None = None,
     ):
         self.path = path
+        self._running_tasks = list(running or ())
         self.insecure = insecure
         self.check_only = check_only
         self.warnings: list[str] = []
@@ -208,7 +213,14 @@ class Session:
             self.close(task)
         for contact in list(self._new_contacts):
             self.close_contact(contact)
-        self.problems += self._notify_problems()
+        self.problems += self._notify_problems() + self._dependency_problems()
+
+    def _dependency_problems(self) -> list[str]:
+        """Unknown names, self-dependencies and cycles in ``depends_on``, over this file's
+        tasks and the running ones it leaves in place; blamed on this file's lines."""
+        mine = {t.name for t in self.tasks}
+        kept = [t for t in self._running_tasks if t.name not in mine]
+        return Graph(self.tasks + kept).problems(checked=mine)
 
     # -- contacts ------------------------------------------------------------------------
     def new_contact(self, kind, attrs: dict) -> Contact:

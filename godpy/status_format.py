@@ -20,6 +20,8 @@ FIELDS = (
     "cpu",
     "reason",
     "next_start_in",
+    "depends_on",
+    "ready",
 )
 #: ANSI colors of the state column (click, which the CLI uses, passes them through)
 _COLORS = {"up": "\x1b[32m", "unmonitored": "\x1b[33m"}

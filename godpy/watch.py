@@ -47,6 +47,8 @@ class Watch(WatchConfig, Task):
         self._stopped = False  # the operator stopped it: it stays stopped
         self._respec = False  # the process an earlier godpy ran had other settings
         self._sleep = time.sleep
+        self._held: list[str] | None = None  # the dependencies a start waits for
+        self._unmet = _none  # -> names of dependencies not ready now (any thread)
         super().__init__(plugins, **attrs)
 
     def __setattr__(self, name, value):
@@ -82,6 +84,11 @@ class Watch(WatchConfig, Task):
         if self._process is not None:
             channel.configure(self.output_settings())
             self._process.output = channel
+
+    def attach_dependencies(self, unmet) -> None:
+        """``unmet()`` names the dependencies not ready now; a start waits until it
+        names none (the daemon, owner of the graph, tells us when one changes)."""
+        self._unmet = unmet
 
     def detach_runtime(self) -> None:
         """The driver is going away: the daemon reaps our children from now on."""
@@ -149,13 +156,19 @@ class Watch(WatchConfig, Task):
             self._restart()
 
     def action_pending(self) -> bool:
-        """True while a start waits out its backoff (its conditions wait with it)."""
-        return self._deferred is not None
+        """True while a start waits out its backoff or for its dependencies (its
+        conditions wait with it)."""
+        return self._deferred is not None or self._held is not None
 
     def _start(self) -> None:
         """Start unless the process runs after all; under keepalive, with the backoff."""
         if self._process.settle():
             self.applog(logging.INFO, "process %s is running; not starting another", self.pid)
+            return
+        unmet = self._unmet()
+        if unmet:
+            self.applog(logging.INFO, "waiting for %s before starting", ", ".join(unmet))
+            self._held = unmet
             return
         delay = 0.0 if self._backoff is None else self._backoff.next_delay(self._process.lived())
         if delay is None:
@@ -186,7 +199,42 @@ class Watch(WatchConfig, Task):
         self._settle_waiters()
         self.changed()
 
+    def dependency_changed(self, name: str, state: str) -> None:
+        """Dependency ``name`` entered ``state``: a held start goes on once every
+        dependency is ready; with ``restart_with_dependencies``, a dependency's restart
+        (a crash, a limit) stops this process, which starts again once it is up."""
+        if self._state == "up" and state in ("start", "restart") and self.restart_with_dependencies:
+            self.applog(logging.INFO, "%s is restarting; stopping to start again after it", name)
+            self._pending_cause = ("restart_with_dependencies", f"{name} restarted")
+            if self._backoff is not None:
+                self._backoff.rearm()  # our stop, not a death: start again at once
+            self._action = "stopping"
+            try:
+                self.action("stop")
+            finally:
+                self._action = None
+            self.move("start")
+        elif self._held is not None and self._state == "start":
+            unmet = self._unmet()
+            if unmet:
+                if unmet != self._held:
+                    self._held = unmet
+                    self.applog(logging.INFO, "waiting for %s before starting", ", ".join(unmet))
+                return
+            self.applog(logging.INFO, "%s ready; starting", ", ".join(self._held))
+            self._held = None
+            self._action = "starting"
+            try:
+                self._start()
+            finally:
+                self._action = None
+            if not self.action_pending():
+                self.enable_state()
+            self._settle_waiters()
+            self.changed()
+
     def _cancel_deferred(self) -> None:
+        self._held = None
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = self._next_start_at = None
@@ -411,6 +459,15 @@ class Watch(WatchConfig, Task):
         )
         if self._next_start_at is not None and self._driver is not None:
             data["next_start_in"] = round(self._next_start_in(), 3)
+        held = self._held
+        if held and pid is None:
+            data["reason"] = f"waiting for {', '.join(held)}"
+
         if data["state"] == "up" and pid is None and data["action"] is None:
             data["state"] = "down"  # status never shows up without a live process
         return data
+
+
+def _none() -> list[str]:
+    """No dependency is unmet (a watch outside a daemon)."""
+    return []

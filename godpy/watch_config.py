@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from godpy import keepalive
+from godpy.configurable import problem
 from godpy.credentials import Credentials
 from godpy.metric import Metric
 from godpy.process import Children, Process, ProcessSpec, signal_number
@@ -57,6 +58,10 @@ class WatchConfig:
         grace, start_grace, stop_grace, restart_grace: seconds to wait after an action.
         autostart: monitor the watch when the daemon starts (default True).
         interval: default poll interval in seconds for the watch's conditions.
+        depends_on: watch or group names (one, or a list) that must be up before this
+            watch starts; stopping one of them stops this watch first.
+        restart_with_dependencies: restart this watch when a dependency is restarted
+            after a crash too (default False: only an operator's restart does).
     """
 
     start: str | list[str] | None = None
@@ -87,6 +92,8 @@ class WatchConfig:
     start_grace: float | str = 0
     stop_grace: float | str = 0
     restart_grace: float | str = 0
+    depends_on: str | list[str] | None = None
+    restart_with_dependencies: bool = False
     required = ("name", "start")
     units = {
         **TaskConfig.units,
@@ -233,6 +240,10 @@ class WatchConfig:
             problems.append(f"{where}: env must be a dict of names to values")
         if self.chroot is not None and not os.path.isdir(self.chroot):
             problems.append(f"{where}: chroot {self.chroot!r} is not a directory")
+        if not isinstance(self.restart_with_dependencies, bool):
+            text = f"{where}: restart_with_dependencies must be True or False, got "
+            line = self.line_of("restart_with_dependencies")
+            problems.append(problem(f"{text}{self.restart_with_dependencies!r}", line))
         return problems
 
     def _output_problems(self) -> list[str]:

@@ -41,6 +41,8 @@ STATUS_JSON_KEYS = [
     "cpu",
     "reason",
     "next_start_in",
+    "depends_on",
+    "ready",
 ]
 
 
@@ -297,6 +299,8 @@ def test_status_json_is_a_stable_list(tmp_path, godpy_run, pids):
         "cpu": None,
         "reason": by_name["crasher"]["reason"],
         "next_start_in": None,
+        "depends_on": [],
+        "ready": False,
     }
     assert re.fullmatch(r"exited with code 3 after [\d.]+s", by_name["crasher"]["reason"])
     row = by_name["solo"]
