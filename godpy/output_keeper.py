@@ -155,6 +155,11 @@ class AsUser:
             code = 0
             try:
                 left.close()
+                # nothing of root's (other watches' pipes, godpy's connection) stays
+                # open in a process that is about to become the user's
+                keep = right.fileno()
+                os.closerange(3, keep)
+                os.closerange(keep + 1, 1 << 20)
                 uid, gid, groups = self.user
                 os.setgroups(groups)
                 os.setresgid(gid, gid, gid)

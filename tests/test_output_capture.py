@@ -5,6 +5,7 @@ of the daemon or of the keeper itself."""
 import os
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 from cli_helpers import HEAD, cli, start_daemon, wait_all_up
@@ -36,6 +37,21 @@ def watch_block(name, code, *lines):
 
 def config(tmp_path, *blocks):
     return HEAD.format(pids=str(tmp_path / "pids")) + "".join(blocks)
+
+
+@pytest.fixture
+def user_home(throwaway_user):
+    """A folder owned by the throwaway user that it can reach (0711 parents, in /tmp)."""
+    import shutil
+    import tempfile
+
+    base = tempfile.mkdtemp(prefix="godpy-out-", dir="/tmp")
+    os.chmod(base, 0o711)
+    home = os.path.join(base, "home")
+    os.mkdir(home, 0o755)
+    os.chown(home, throwaway_user.uid, throwaway_user.gid)
+    yield Path(home)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def keeper_pid(daemon_pid):
@@ -177,14 +193,13 @@ def test_terminate_ends_the_keeper(godpy_run, tmp_path):
     assert not os.path.exists(run.socket + ".output")
 
 
-def test_a_log_the_user_swapped_for_a_symlink_fails_the_start(throwaway_user, godpy_run, tmp_path):
+def test_a_log_the_user_swapped_for_a_symlink_fails_the_start(
+    throwaway_user, user_home, godpy_run, tmp_path
+):
     """The keeper opens a service user's log with that user's rights and never through a
     symlink: a log swapped for a link to a root file fails the start, with the reason,
     and the root file is untouched."""
-    folder = tmp_path / "home"
-    folder.mkdir()
-    os.chmod(tmp_path, 0o711)
-    os.chown(folder, throwaway_user.uid, throwaway_user.gid)
+    folder = user_home
     secret = tmp_path / "secret"
     secret.write_text("root only\n")
     os.chmod(secret, 0o600)
@@ -198,5 +213,25 @@ def test_a_log_the_user_swapped_for_a_symlink_fails_the_start(throwaway_user, go
         lambda: "cannot open" in (out := cli("status", "svc", socket=run.socket).stdout) and out,
         what="the failed start in status",
     )
-    assert f"cannot open {log} as uid {throwaway_user.uid}" in status
+    assert f"cannot open {log} as uid {throwaway_user.uid}: Too many levels" in status
     assert secret.read_text() == "root only\n"
+
+
+def test_a_service_users_log_is_created_and_rotated_as_that_user(
+    throwaway_user, user_home, godpy_run, tmp_path
+):
+    folder = user_home
+    log = folder / "app.log"
+    # the user cannot run this venv's python (under /root): a shell writes the lines
+    shell = "for i in $(seq -w 0 299); do echo $i $(printf 'y%.0s' $(seq 95)); done; exec sleep 600"
+    block = watch_block("svc", "", f"w.uid = {throwaway_user.uid}", f"w.log = {str(log)!r}",
+                        'w.log_max_size = "10KB"', "w.log_backups = 1")  # fmt: skip
+    block = block.replace(repr([sys.executable, "-c", ""]), repr(["sh", "-c", shell]))
+    run = start_daemon(godpy_run, config(tmp_path, block))
+    wait_all_up(run.socket)
+    wait_until(lambda: "299 y" in tail(run, "svc", "-n", "1"), what="all output drained")
+    wait_until(lambda: (folder / "app.log.1").exists() and "299 y" in log.read_text())
+    for path in (log, folder / "app.log.1"):
+        assert path.stat().st_uid == throwaway_user.uid  # made by the user, not by root
+        assert path.stat().st_size <= 10 * 1024
+    assert sorted(p.name for p in folder.iterdir()) == ["app.log", "app.log.1"]
