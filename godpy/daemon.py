@@ -19,6 +19,7 @@ from godpy import config, reload, sd_notify
 from godpy import log as godlog
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
+from godpy.event_log import EventLog
 from godpy.log import WatchLogBuffer, get_logger
 from godpy.notifier import Notifier, Policy
 from godpy.process import Children
@@ -73,6 +74,7 @@ class Daemon:
         self.settings: dict = {}
         self.signals: queue.SimpleQueue = queue.SimpleQueue()
         self.log_buffer = WatchLogBuffer()
+        self.event_log = EventLog()  # what `godpy events` streams
         self.server = None
         self._exit: dict | None = None
         self._exited = threading.Event()
@@ -150,7 +152,7 @@ class Daemon:
         """Give ``task`` its driver thread, with ``first`` (a message) to serve."""
         driver = Driver(task)
         events = self.events if self.events.loaded else None
-        task.attach_runtime(driver, events, self.notify, self._changed)
+        task.attach_runtime(driver, events, self.notify, self._changed, self.event_log)
         if first is not None:
             driver.message(first)
         driver.start()
@@ -432,6 +434,7 @@ class Daemon:
             self.notifier.close()
         self.events.stop()
         self.children.reap()
+        self.event_log.close()  # `godpy events` readers end (exit 0)
         if self.server is not None:
             self.server.release_path()  # new clients see no daemon from now on
         self._exit = outcome
