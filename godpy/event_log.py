@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 #: Events kept (about 3 MB of small dicts when full).
 SIZE = 10_000
-KINDS = ("exit", "start", "stop", "state", "notify", "failed")
+#: Seconds a woken reader waits for the rest of a burst (see ``EventLog.wait``).
+LINGER = 0.02
 
 
 class EventLog:
@@ -93,24 +94,33 @@ class EventLog:
         return seq, found[::-1]
 
     def wait(
-        self, since: int, name: str | None = None, timeout: float = 1.0
+        self, since: int, name: str | None = None, timeout: float = 1.0, linger: float = LINGER
     ) -> tuple[int, list[dict]]:
         """``read``, but when nothing matches wait up to ``timeout`` seconds for an event.
 
-        Returns at once once the log is closed; ``(seq, [])`` when the time ran out.
+        Woken by one, it lingers ``linger`` seconds more before it reads: the driver that
+        published it is usually in the middle of a restart, which should not share the
+        interpreter with a reply being encoded and sent; and the events that follow (the
+        start, the move to up) come in the same reply. Returns at once once the log is
+        closed; ``(seq, [])`` when the time ran out.
         """
         deadline = self._clock() + timeout
         with self._cond:
-            while True:
-                since, events = self._read(since, name)
+            seq, events = self._read(since, name)
+            while not (events or self._closed):
                 left = deadline - self._clock()
-                if events or self._closed or left <= 0:
-                    return since, events
+                if left <= 0:
+                    return seq, events
                 self._waiting += 1
                 try:
                     self._cond.wait(left)
                 finally:
                     self._waiting -= 1
+                seq, events = self._read(seq, name)
+                if events and linger > 0 and not self._closed:
+                    self._cond.wait(linger)  # not counted as waiting: no publisher wakes it
+                    seq, events = self._read(since, name)
+            return seq, events
 
     def _read(self, since: int, name: str | None) -> tuple[int, list[dict]]:
         """(lock held) Newest first back to ``since``, then put in order."""

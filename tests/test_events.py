@@ -14,7 +14,7 @@ from conftest import GODPY, wait_until
 
 from godpy import control
 from godpy.control import ControlApi, iso_time
-from godpy.event_log import EventLog
+from godpy.event_log import LINGER, EventLog
 from godpy.rpc import Client
 
 
@@ -123,7 +123,22 @@ def test_wait_wakes_for_a_matching_event_and_waits_on_past_others(clock):
     seq, events = log.wait(0, "web", timeout=1.0)
     assert seq == 2
     assert [e["pid"] for e in events] == [7]
-    assert cond.waits == [1.0, 0.75]
+    assert cond.waits == [1.0, 0.75, LINGER]
+
+
+def test_a_woken_reader_lingers_and_takes_the_rest_of_the_burst(clock):
+    """Woken by an exit, the reader waits LINGER more (the restart finishes first) and
+    returns the exit with the start that followed it."""
+    log, cond = make_log(clock)
+
+    def exit_then_start():
+        exit_of(log, pid=7)
+        cond.during_wait = lambda: log.publish("web", "g", "start", {"pid": 8})
+
+    cond.during_wait = exit_then_start
+    seq, events = log.wait(0, None, timeout=1.0)
+    assert (seq, [e["kind"] for e in events]) == (2, ["exit", "start"])
+    assert cond.waits == [1.0, LINGER]
 
 
 def test_wait_returns_at_once_once_closed(clock):
