@@ -324,6 +324,7 @@ def _count(value, what: str, limit: int | None) -> int:
 
 
 def _seconds(value) -> float:
+    """``value`` as seconds if it is a number >= 0; ValueError otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValueError(f"timeout must be a number of seconds, not {short(value)}")
     return float(value)
