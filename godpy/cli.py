@@ -9,6 +9,7 @@ than root, ours or $GODPY_OWNER): nothing was sent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -186,11 +187,19 @@ def _socket(ctx) -> str:
 
 
 def _call(ctx, method: str, *args, timeout: float = 30.0):
-    from godpy.rpc import Client, NoDaemon, RemoteError, UntrustedSocket
+    from godpy.rpc import Client
+
+    with _client_errors(), Client(_socket(ctx), timeout) as client:
+        return client.call(method, *args)
+
+
+@contextlib.contextmanager
+def _client_errors():
+    """Turn the client's errors into one-line failures with their exit codes."""
+    from godpy.rpc import NoDaemon, RemoteError, UntrustedSocket
 
     try:
-        with Client(_socket(ctx), timeout) as client:
-            return client.call(method, *args)
+        yield
     except UntrustedSocket as exc:
         raise Failure(f"untrusted control socket: {exc}", EXIT_UNTRUSTED) from None
     except NoDaemon as exc:
@@ -316,6 +325,55 @@ def tail(ctx, target, lines, follow, stderr):
             chunk = _call(ctx, "tail", target, stderr, 0, chunk["cursor"])
     except KeyboardInterrupt:
         return
+
+
+@main.command()
+@click.argument("target", required=False, metavar="[NAME]")
+@click.option(
+    "-n", "--last", default=0, type=click.IntRange(0), help="First print the last N kept events."
+)
+@_socket_option
+@click.pass_context
+def events(ctx, target, last):
+    """Print the daemon's events as they happen, one JSON object per line.
+
+    Exits, starts, stops, state changes, failed starts and notifications of every watch,
+    or of NAME (a watch or group); README "Events" lists the fields. Runs until Ctrl-C
+    (exit 0) or until the daemon stops (exit 0); exit 4 when no daemon answers, or when
+    it goes away without stopping (killed: the last events may be missing).
+    """
+    import json
+    import time
+
+    from godpy.rpc import Client
+
+    try:
+        with _client_errors(), Client(_socket(ctx)) as client:
+            reply = client.call("events", None, target, 0, last)
+            while True:
+                for event in reply["events"]:
+                    sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+                    sys.stdout.flush()
+                if reply["closed"] or _reader_gone(sys.stdout):
+                    return
+                if reply["busy"] and not reply["events"]:
+                    time.sleep(0.5)  # too many readers wait in the daemon: poll
+                reply = client.call("events", reply["seq"], target, 1.0)
+    except KeyboardInterrupt:
+        ctx.exit(EXIT_OK)
+    except BrokenPipeError:  # `| head -n 3` is done reading: no message, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        ctx.exit(EXIT_OK)
+
+
+def _reader_gone(out) -> bool:
+    """True when ``out`` is a pipe whose reader has closed it (``| head`` is done), so
+    that the stream ends without waiting for its next event to fail to write."""
+    import select
+
+    poller = select.poll()
+    poller.register(out.fileno(), 0)  # only errors and hang-ups are reported
+    return any(flags & (select.POLLERR | select.POLLHUP) for _, flags in poller.poll(0))
 
 
 @main.command()

@@ -6,14 +6,17 @@ one that changes a task's state); a command that reports a result waits for it.
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timezone
 
 from godpy import system
 from godpy.configurable import suggest
 from godpy.dependencies import names_of, plan, ready
 from godpy.errors import ConfigError
+from godpy.rpc import short
 from godpy.version import __version__
 
 #: The names a client may call; nothing else is reachable over the socket.
@@ -31,6 +34,7 @@ METHODS = (
     "quit",
     "check",
     "notify_test",
+    "events",
 )
 COMMANDS = ("start", "stop", "restart", "monitor", "unmonitor")
 LOAD_ACTIONS = ("leave", "stop", "remove")
@@ -39,6 +43,12 @@ LOAD_ACTIONS = ("leave", "stop", "remove")
 MAX_NAME = 256
 #: The longest config path ``load`` takes (PATH_MAX).
 MAX_PATH = 4096
+#: ``events`` callers that may wait at once: each holds one of the control socket's 16
+#: workers (``listener.Limits``) while it waits, and status or restart need the others.
+#: Past this many, ``events`` answers at once with ``busy`` and the caller polls.
+MAX_WAITING = 8
+#: The longest an ``events`` call waits for an event, in seconds.
+MAX_EVENT_WAIT = 5.0
 
 
 def checked_name(value, what: str = "name", limit: int = MAX_NAME):
@@ -69,6 +79,7 @@ class ControlApi:
         self.daemon = daemon
         #: pid -> (start time, monotonic clock, CPU seconds) at the last status call
         self._usage: dict[int, tuple[int, float, float]] = {}
+        self._waiting = threading.BoundedSemaphore(MAX_WAITING)
 
     # -- names -----------------------------------------------------------------------
     def resolve(self, name: str | None) -> list:
@@ -244,6 +255,36 @@ class ControlApi:
         except (ConnectionError, TimeoutError) as exc:
             raise RuntimeError(f"no output of '{name}' is kept: {exc}") from None
 
+    def events(
+        self, since: int | None, name: str | None = None, timeout: float = 1.0, last: int = 0
+    ) -> dict:
+        """Events of watch or group ``name`` (all: None) after sequence number ``since``.
+
+        A long poll: when none has come yet, wait up to ``timeout`` seconds for one.
+        ``since=None`` starts a stream: it checks ``name`` (with a close match) and
+        returns the newest sequence number, with up to ``last`` kept events.
+
+        Returns:
+            ``{"seq": newest seq, "events": [...], "closed": the daemon is ending,
+            "busy": too many callers wait already (this one did not: poll again later)}``.
+        """
+        log = self.daemon.event_log
+        name = None if checked_name(name) in (None, "", "all") else name
+        if since is None:
+            if name is not None:
+                self.resolve(name)
+            seq, events = log.last(_count(last, "last", 10**6), name)
+            return {"seq": seq, "events": _stamped(events), "closed": log.closed, "busy": False}
+        since = _count(since, "since", None)
+        busy = not self._waiting.acquire(blocking=False)
+        try:
+            wait = 0.0 if busy else min(_seconds(timeout), MAX_EVENT_WAIT)
+            seq, events = log.wait(since, name, wait)
+        finally:
+            if not busy:
+                self._waiting.release()
+        return {"seq": seq, "events": _stamped(events), "closed": log.closed, "busy": busy}
+
     def remove(self, name: str, stop: bool = False) -> list[str]:
         """Stop monitoring and forget the selected tasks (processes left running)."""
         tasks = self.resolve(name)
@@ -308,3 +349,28 @@ class ControlApi:
             {"contact": contact, "ok": ok, "detail": detail}
             for contact, (ok, detail) in sorted(outcomes.items())
         ]
+
+
+def _count(value, what: str, limit: int | None) -> int:
+    """``value`` if it is a whole number from 0 to ``limit``; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{what} must be a whole number of at least 0, not {short(value)}")
+    return value if limit is None else min(value, limit)
+
+
+def _seconds(value) -> float:
+    """``value`` as seconds if it is a number >= 0; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"timeout must be a number of seconds, not {short(value)}")
+    return float(value)
+
+
+def _stamped(events: list[dict]) -> list[dict]:
+    """Events with their time as ISO 8601 UTC (``2026-11-30T17:40:01.123Z``)."""
+    return [{**event, "time": iso_time(event["time"])} for event in events]
+
+
+def iso_time(seconds: float) -> str:
+    """``2026-11-30T17:40:01.123Z`` for a time in seconds since the epoch."""
+    stamp = datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")

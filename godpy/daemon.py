@@ -20,6 +20,7 @@ from godpy import log as godlog
 from godpy.dependencies import Graph, ready
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
+from godpy.event_log import EventLog
 from godpy.log import WatchLogBuffer, get_logger
 from godpy.notifier import Notifier, Policy
 from godpy.output import OutputKeeper, keeper_path
@@ -79,6 +80,7 @@ class Daemon:
         self.settings: dict = {}
         self.signals: queue.SimpleQueue = queue.SimpleQueue()
         self.log_buffer = WatchLogBuffer()
+        self.event_log = EventLog()  # what `godpy events` streams
         self.server = None
         self._exit: dict | None = None
         self._exited = threading.Event()
@@ -178,7 +180,7 @@ class Daemon:
         """Give ``task`` its driver thread, with ``first`` (a message) to serve."""
         driver = Driver(task)
         events = self.events if self.events.loaded else None
-        task.attach_runtime(driver, events, self.notify, self._changed)
+        task.attach_runtime(driver, events, self.notify, self._changed, self.event_log)
         if isinstance(task, Watch) and self.output.running:
             task.use_output(self.output.channel(task.name))
         if isinstance(task, Watch):
@@ -505,6 +507,7 @@ class Daemon:
         self.children.reap()
         if self.metrics is not None:
             self.metrics.stop()
+        self.event_log.close()  # `godpy events` readers end (exit 0)
         if self.server is not None:
             self.server.release_path()  # new clients see no daemon from now on
         self._exit = outcome

@@ -89,6 +89,9 @@ class Process:
         self.on_exit: Callable[[], bool] | None = None
         #: the watch's output channel (``godpy.output.Channel``); None: straight to the logs
         self.output = None
+        #: ``on_event(kind, fields)``: a start, stop, exit or failed start, for the
+        #: daemon's EventLog (the watch sets it)
+        self.on_event: Callable[[str, dict], None] | None = None
 
     def inherit(self, old: Process) -> None:
         """Take over the child and history of the process this one replaces (``load``)."""
@@ -152,6 +155,10 @@ class Process:
             return False
         self._track((pid, started))
         return True
+
+    def _emit(self, kind: str, fields: dict) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, fields)
 
     def _owner(self) -> bool:
         return self.on_exit is not None and self.on_exit()
@@ -240,6 +247,8 @@ class Process:
 
     def _lost(self, pid: int) -> None:
         """A process we tracked (but did not spawn) is gone."""
+        if self._tracked is not None or self.self_daemonizing:  # not twice (current_pid)
+            self._emit("exit", {"pid": pid, "code": None, "signal": None})  # status unknown
         self._tracked = None
         if self._exited_at is None:
             self._exited_at = time.monotonic()
@@ -284,9 +293,12 @@ class Process:
         self._exited_at = time.monotonic()
         self.last_exit = describe_status(returncode)
         self.last_code = returncode
+        code, sig = (None, signal_name(-returncode)) if returncode < 0 else (returncode, None)
+        self._emit("exit", {"pid": self._reaped, "code": code, "signal": sig})
         if returncode == EXIT_LOG and self.spec.switches_user:
             logs = " or ".join(p for p in (self.spec.log, self.spec.err_log) if p)
             self.last_exit = f"failed to start: cannot open {logs} as uid {self.spec.uid}"
+            self._emit("failed", {"pid": self._reaped, "reason": self.last_exit})
         lived = self.lived()
         quick = returncode == 0 and lived is not None and lived < 1.0
         if quick and not (self.self_daemonizing or self._stopping or self._warned):
@@ -397,8 +409,10 @@ class Process:
             self._exited_at = self._started_at
             self.last_exit = f"failed to start: {exc}"
             self._log(40, "start failed: %s", exc)
+            self._emit("failed", {"pid": None, "reason": self.last_exit})
             return
         self._popen, self.last_exit = popen, None
+        self._emit("start", {"pid": popen.pid})
         # Its start time is read from /proc when needed: right after the fork the child is
         # still exec'ing, and reading it then took 0.3 ms of every start.
         self._tracked = (popen.pid, None)
@@ -411,6 +425,7 @@ class Process:
     def _start_daemonizing(self) -> None:
         code = self._run_command("start", self.spec.start, self.spec.start_timeout)
         if code == 0 and self._await_pid_file(self.spec.pid_file_grace):
+            self._emit("start", {"pid": self._tracked[0]})
             return
         self._exited_at = time.monotonic()
         if code is None:
@@ -422,6 +437,7 @@ class Process:
                 f"start command exited with code 0 but {self.pid_file} names no live process "
                 f"of uid {self.spec.uid} after {self.spec.pid_file_grace:g}s"
             )
+        self._emit("failed", {"pid": None, "reason": self.last_exit})
 
     def stop(self) -> None:
         """Stop the process: stop command or ``stop_signal`` to its group, then SIGKILL.
@@ -430,6 +446,8 @@ class Process:
         """
         pid = self.current_pid()
         target = Target(pid, self._group())
+        if target or self.spec.stop is not None:  # not when there is nothing to stop
+            self._emit("stop", {"pid": pid})
         self._stopping = True
         try:
             if self.spec.stop is not None:

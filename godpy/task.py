@@ -32,6 +32,7 @@ class Task(TaskConfig):
         self._timers: dict = {}  # Future -> due time on the driver's clock
         self._action: str | None = None  # "starting", ... while an action runs
         self._on_change: Callable | None = None
+        self._event_log = None  # the daemon's EventLog (``godpy events``)
         self._halted: str | None = None  # the intent a daemon shutdown left alone
         self._halted_retry_at: float | None = None  # and the retry it cancelled
         self._restored: dict | None = None  # the state file's record, until resumed
@@ -53,19 +54,27 @@ class Task(TaskConfig):
         return self._events
 
     # -- runtime wiring ------------------------------------------------------------------
-    def attach_runtime(self, driver, events=None, notifier=None, on_change=None) -> None:
-        """Give the task its driver, event handler and notification hook, and
+    def attach_runtime(
+        self, driver, events=None, notifier=None, on_change=None, event_log=None
+    ) -> None:
+        """Give the task its driver, event handler and notification hook,
         ``on_change(task)``, called on the driver whenever the state file's record of the
-        task may have changed."""
+        task may have changed, and the EventLog it publishes to."""
         self._driver = driver
         self._events = events
         self._notifier = notifier
         self._on_change = on_change
+        self._event_log = event_log
 
     def changed(self) -> None:
         """Tell the daemon that this task's record changed (driver thread)."""
         if self._on_change is not None:
             self._on_change(self)
+
+    def publish(self, kind: str, fields: dict) -> None:
+        """Add an event of this task to the daemon's EventLog (driver thread; cheap)."""
+        if self._event_log is not None:
+            self._event_log.publish(self.name, self.group, kind, fields)
 
     def applog(self, level: int, message: str, *args) -> None:
         """Log ``"<name> <message>"`` and keep it in this task's log ring."""
@@ -76,6 +85,7 @@ class Task(TaskConfig):
         """Leave the current state for ``to_state``: detach, act, attach, broadcast."""
         from_state = self._state
         self.applog(logging.INFO, "move '%s' to '%s'", from_state, to_state)
+        self.publish("state", {"from": from_state, "to": to_state})
         self._cause, self._pending_cause = self._pending_cause, None
         for metric in self._metrics.get(from_state, ()):
             metric.disable()
@@ -98,6 +108,7 @@ class Task(TaskConfig):
             cond.process("state_change", (from_state, to_state))
         if landed != to_state:
             self.applog(logging.INFO, "landed in '%s'", landed)
+            self.publish("state", {"from": to_state, "to": landed})
         self.changed()
 
     def enable_state(self) -> None:
@@ -270,6 +281,8 @@ class Task(TaskConfig):
 
         ``source`` is the condition (or behavior) that speaks; failures are logged.
         """
+        notice = {"contacts": list(names), "message": message}
+        self.publish("notify", {**notice, "priority": priority, "category": category})
         if self._notifier is None:
             self.applog(logging.INFO, "notify %s: %s", ", ".join(names), message)
             return

@@ -72,11 +72,15 @@ class Watch(WatchConfig, Task):
         return self._process.pid if self._process else None
 
     # -- helpers that install metrics ----------------------------------------------------
-    def attach_runtime(self, driver, events=None, notifier=None, on_change=None) -> None:
-        """Task wiring, plus: our child's exit (SIGCHLD) reaches the driver as a message."""
-        super().attach_runtime(driver, events, notifier, on_change)
+    def attach_runtime(
+        self, driver, events=None, notifier=None, on_change=None, event_log=None
+    ) -> None:
+        """Task wiring, plus: our child's exit (SIGCHLD) reaches the driver as a message,
+        and the process's starts, stops and exits reach the EventLog."""
+        super().attach_runtime(driver, events, notifier, on_change, event_log)
         if self._process is not None:
             self._process.on_exit = self._child_exited
+            self._process.on_event = self.publish
 
     def use_output(self, channel) -> None:
         """Capture the program's output through ``channel`` (the daemon's output keeper;
@@ -244,6 +248,7 @@ class Watch(WatchConfig, Task):
         last = self._process.exit_reason() or "process is not running"
         self._failure = f"gave up after {tries} quick death(s) in a row: {last}"
         self._landing = "failed"
+        self.publish("failed", {"pid": None, "reason": self._failure})
         self.applog(
             logging.ERROR, "failed: %s; 'godpy start %s' tries again", self._failure, self.name
         )
