@@ -62,8 +62,9 @@ def _details(row: dict) -> str:
         return f"task{': ' + row['reason'] if row.get('reason') else ''}"
     if row["pid"]:
         parts = [f"pid {row['pid']}", f"up {duration(row['uptime'])}"]
-        if row.get("not_ready"):
-            parts.append(f"not ready: {row['not_ready']}")
+        waiting = row.get("not_ready")
+        if waiting:  # "waiting for READY=1", or "not ready after 30s: waiting for ..."
+            parts.append(waiting if waiting.startswith("not ready") else f"not ready: {waiting}")
         if row.get("notify_status"):
             parts.append(f'"{row["notify_status"]}"')
     else:
