@@ -99,7 +99,7 @@ class Readiness:
     def held(self, key) -> bool:
         """Check ``key`` held; True when that made the watch ready."""
         before = self.ready
-        self.passed.add(key)
+        self.passed = self.passed | {key}  # a new set: status reads it from other threads
         return self.ready and not before
 
     def ping_due(self, now: float, timeout: float) -> float | None:

@@ -366,8 +366,10 @@ class Watch(WatchConfig, Task):
             self._arm_deadline(left)
             return
         r.late = f"not ready after {duration(self.start_timeout)}"
-        what = r.waiting_for() if r.configured else "up"
-        self.applog(logging.WARNING, "%s (waiting for %s)", r.late, what or "up")
+        if r.configured:
+            self.applog(logging.WARNING, "%s (waiting for %s)", r.late, r.waiting_for())
+        else:  # a crash loop says enough by itself
+            self.applog(logging.INFO, "%s (not up)", r.late)
         self._settle_waiters()
         self.changed()
 
@@ -422,7 +424,7 @@ class Watch(WatchConfig, Task):
         self.log_line(cond, result, result)
         if result:
             self.detach(cond)
-            self._readiness.passed.add(cond)
+            self._readiness.held(cond)
             self._sync_readiness()
             self._settle_waiters()
         elif cond in self._active and not self._driver.scheduled(cond):
