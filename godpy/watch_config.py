@@ -31,7 +31,8 @@ class WatchConfig:
         restart_signal: signal that makes the process restart itself (e.g. "HUP").
         stop_signal: signal of the default stop (default "TERM").
         stop_timeout: seconds before SIGKILL follows the stop (default 10).
-        start_timeout: seconds a self-daemonizing start command may take (default 30).
+        start_timeout: seconds a self-daemonizing start command may take, and the
+            program may take to be ready for its dependents (default 30).
         pid_file: the file a self-daemonizing start command writes; setting it says that
             the command daemonizes itself (default: godpy keeps the process as its child
             and writes ``<pid_file_directory>/<name>.pid``).
@@ -60,7 +61,7 @@ class WatchConfig:
         grace, start_grace, stop_grace, restart_grace: seconds to wait after an action.
         autostart: monitor the watch when the daemon starts (default True).
         interval: default poll interval in seconds for the watch's conditions.
-        depends_on: watch or group names (one, or a list) that must be up before this
+        depends_on: watch or group names (one, or a list) that must be ready before this
             watch starts; stopping one of them stops this watch first.
         restart_with_dependencies: restart this watch when a dependency is restarted
             after a crash too (default False: only an operator's restart does).
