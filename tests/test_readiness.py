@@ -221,3 +221,59 @@ def test_ready_if_checks_are_polled_only_until_they_hold(make, clock):
     driver.message("control", "restart")
     settle(driver)
     assert w.snapshot()["not_ready"] == "waiting for lambda" and driver.scheduled(check)
+
+
+# -- the notify socket's reader -----------------------------------------------------------
+class Recorder:
+    """What the reader thread needs of a watch: a name, its process's claim, a driver."""
+
+    def __init__(self, pid):
+        self.name, self.process, self.driver = "db", self, self
+        self.mine, self.got = pid, []
+
+    def claims(self, pid, group):
+        return pid == self.mine
+
+    def message(self, name, *args):
+        self.got.append((name, *args))
+
+
+def _devnulls():
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found += os.readlink(f"/proc/self/fd/{fd}") == os.devnull
+        except OSError:
+            pass
+    return found
+
+
+def test_the_reader_hands_a_datagram_to_the_watch_whose_process_sent_it(tmp_path):
+    """Sender pid and uid come from the kernel; descriptors passed along are closed."""
+    import array
+    import socket
+    import time
+
+    from conftest import wait_until
+
+    from godpy.notify_socket import NotifySocket
+
+    notify = NotifySocket(f"@godpy-test-{os.getpid()}-{time.monotonic_ns()}")
+    notify.start()
+    try:
+        ours, stranger = Recorder(os.getpid()), Recorder(1)
+        notify.add(stranger)
+        notify.add(ours)  # same name: replaces the first
+        before = _devnulls()
+        passed = os.open(os.devnull, os.O_RDONLY)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            address = b"\0" + notify.address[1:].encode()
+            rights = (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [passed]))
+            sock.sendmsg([b"READY=1"], [rights], 0, address)
+        os.close(passed)
+        got = wait_until(lambda: ours.got, what="the datagram")
+        assert got == [("notified", os.getpid(), os.getuid(), b"READY=1")]
+        assert stranger.got == []
+        assert _devnulls() == before  # the copy the kernel gave the reader was closed
+    finally:
+        notify.stop()
