@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import queue
 import signal
 import threading
@@ -23,6 +24,7 @@ from godpy.event_handler import EventHandler
 from godpy.event_log import EventLog
 from godpy.log import WatchLogBuffer, get_logger
 from godpy.notifier import Notifier, Policy
+from godpy.notify_socket import NotifySocket, address_for
 from godpy.output import OutputKeeper, keeper_path
 from godpy.process import Children
 from godpy.session import RELOADABLE
@@ -92,6 +94,8 @@ class Daemon:
         self.output = OutputKeeper(keeper_path(socket_path))
         self.metrics_address = metrics_address
         self.metrics = None  # the metrics server, when metrics are on
+        self.notify_socket: NotifySocket | None = None  # made for the first sd_notify watch
+        self._notify_failed = False
 
     # -- start ---------------------------------------------------------------------------
     def load(self) -> None:
@@ -184,10 +188,36 @@ class Daemon:
         if isinstance(task, Watch) and self.output.running:
             task.use_output(self.output.channel(task.name))
         if isinstance(task, Watch):
-            task.attach_dependencies(lambda: self.unmet(task.name))
+            task.attach_dependencies(
+                lambda: self.unmet(task.name), lambda: self.late_dependencies(task.name)
+            )
+            if task.sd_notify is True:
+                self._use_notify(task)
         if first is not None:
             driver.message(first)
         driver.start()
+
+    def _use_notify(self, task: Watch) -> None:
+        """Give an sd_notify watch the notify socket, made for the first one (at the
+        start or by a ``load``: main loop)."""
+        if self.notify_socket is None and not self._notify_failed:
+            address = address_for(self.socket_path)
+            for attempt in (address, f"{address}-{os.urandom(4).hex()}"):
+                sock = NotifySocket(attempt)
+                try:
+                    sock.start()
+                except OSError as exc:
+                    get_logger().error("notify socket %s: %s", attempt, exc)
+                    continue
+                self.notify_socket = sock
+                get_logger().info("notify socket: %s", attempt)
+                break
+            self._notify_failed = self.notify_socket is None
+        if self.notify_socket is None:
+            task.applog(logging.ERROR, "sd_notify: godpy has no notify socket; never ready")
+            return
+        task.use_notify(self.notify_socket.address)
+        self.notify_socket.add(task)
 
     def _changed(self, task: Task) -> None:
         """A task's record changed (its driver thread): the main loop writes the file,
@@ -218,6 +248,16 @@ class Daemon:
         """The dependencies of task ``name`` that are not ready now (any thread)."""
         graph = self.graph
         return [d for d in graph.dependencies(name) if not ready(graph.tasks[d].snapshot())]
+
+    def late_dependencies(self, name: str) -> list[str]:
+        """``dependency db not ready after 30s`` for each dependency of task ``name``
+        past its ``start_timeout`` without being ready (any thread)."""
+        graph, found = self.graph, []
+        for dep in graph.dependencies(name):
+            row = graph.tasks[dep].snapshot()
+            if row.get("late") and not ready(row):
+                found.append(f"dependency {dep} {row['late']}")
+        return found
 
     def submit(self, func, *args) -> Future:
         """Run ``func(*args)`` on the main loop, the one owner of the set of tasks and of
@@ -295,6 +335,8 @@ class Daemon:
             if verdict == "restarted" and monitor:
                 old.driver.message("halt").result(self.terminate_timeout())
             self._retire(old)
+            if self.notify_socket is not None:
+                self.notify_socket.discard(old)
             if isinstance(new, Watch) and isinstance(old, Watch):
                 new.process.inherit(old.process)
                 new.take_intent(old)
@@ -320,6 +362,8 @@ class Daemon:
         if stop and isinstance(task, Watch):
             task.driver.message("control", "stop").result(task.stop_timeout + 30)
         self._retire(task)
+        if self.notify_socket is not None:
+            self.notify_socket.discard(task)
         self.tasks.pop(task.name, None)
         self._regraph()
         self.log_buffer.forget(task.name)
@@ -499,6 +543,8 @@ class Daemon:
             if isinstance(task, Watch):
                 task.detach_runtime()
         self._save_pending()
+        if self.notify_socket is not None:
+            self.notify_socket.stop()
         if self.notifier is not None:
             self.notifier.close()
         self.events.stop()

@@ -238,11 +238,17 @@ def _short(where: str, near: str) -> str:
 
 def ready(row: dict) -> bool:
     """Whether a task is ready for its dependents, from its status row (``snapshot``):
-    up with a live process and no action in flight (a task: monitored). The one place
-    that decides readiness (sd_notify's READY=1 or a ``ready_if`` will plug in here)."""
+    up with a live process, no action in flight, and nothing it is still waiting for
+    (``not_ready``: sd_notify's READY=1, a ``ready_if`` check); a task: monitored. The
+    one place that decides readiness."""
     if row.get("kind", "watch") != "watch":
         return row["state"] != "unmonitored"
-    return row["state"] == "up" and bool(row.get("pid")) and not row.get("action")
+    return (
+        row["state"] == "up"
+        and bool(row.get("pid"))
+        and not row.get("action")
+        and not row.get("not_ready")
+    )
 
 
 def plan(graph: Graph, command: str, selected: list[str], monitored: set[str], ready_now: set[str]):

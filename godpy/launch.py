@@ -66,12 +66,14 @@ class ProcessSpec:
         return os.getuid() if self.credentials.uid is None else self.credentials.uid
 
 
-def environment(spec: ProcessSpec) -> dict[str, str] | None:
+def environment(spec: ProcessSpec, notify: dict[str, str] | None = None) -> dict[str, str] | None:
     """godpy's environment; for another user, a clean one that leaks no secret. None
     means godpy's own, unchanged: the child inherits it (copying ``os.environ`` for each
-    of 1,000 watches cost 1 ms apiece)."""
+    of 1,000 watches cost 1 ms apiece). ``notify``: an sd_notify watch's NOTIFY_SOCKET
+    (and WATCHDOG_USEC), added last: godpy's own were taken out of its environment at
+    its start (``sd_notify.Notifier.take``), these are the watch's."""
     extra = spec.credentials.environment()
-    if not (spec.switches_user or extra or spec.env):
+    if not (spec.switches_user or extra or spec.env or notify):
         return None
     if spec.switches_user and not spec.inherit_env:
         env = {k: os.environ[k] for k in _CLEAN_ENV if k in os.environ}
@@ -80,6 +82,7 @@ def environment(spec: ProcessSpec) -> dict[str, str] | None:
         env = dict(os.environ)
     env.update(extra)
     env.update({k: str(v) for k, v in (spec.env or {}).items()})
+    env.update(notify or {})
     return env
 
 

@@ -92,6 +92,8 @@ class Process:
         #: ``on_event(kind, fields)``: a start, stop, exit or failed start, for the
         #: daemon's EventLog (the watch sets it)
         self.on_event: Callable[[str, dict], None] | None = None
+        #: NOTIFY_SOCKET (and WATCHDOG_USEC) for an sd_notify watch (set before it runs)
+        self.notify_env: dict[str, str] | None = None
 
     def inherit(self, old: Process) -> None:
         """Take over the child and history of the process this one replaces (``load``)."""
@@ -343,6 +345,32 @@ class Process:
             return None, None
         return tracked[0], max(0.0, time.time() - started)
 
+    def claims(self, pid: int, group: int | None) -> bool:
+        """Whether a process ``pid`` of process group ``group`` may speak for this watch:
+        its process, or a member of the group godpy made for it (any thread: a pure read;
+        the driver checks again with :meth:`sent_by`)."""
+        tracked = self._tracked
+        if not tracked:
+            return False
+        in_group = self._group_trusted and group is not None and group == self._pgid
+        return pid == tracked[0] or in_group
+
+    def sent_by(self, pid: int) -> bool:
+        """:meth:`claims`, with what is true now (driver): ``pid`` is the live watched
+        process, or in its process group when godpy vouches for that group (its child's
+        session, or led by the process it tracks)."""
+        main = self.current_pid()
+        if main is None:
+            return False
+        if pid == main:
+            return True
+        if not self._group_trusted or self._pgid is None:
+            return False
+        try:
+            return os.getpgid(pid) == self._pgid
+        except OSError:
+            return False
+
     def uptime(self) -> float | None:
         """Seconds since the tracked process started, or None."""
         pid = self.pid
@@ -499,7 +527,7 @@ class Process:
     def _spawn(self, command, stdout=None, owner=None, writers=None) -> subprocess.Popen:
         """Start ``command`` as the spec says; the daemon's Children track it."""
         if self._env is False:  # once per spec: copying the environment costs 0.3 ms
-            self._env = launch.environment(self.spec)
+            self._env = launch.environment(self.spec, self.notify_env)
         popen = launch.spawn(self.spec, command, self._env, stdout, writers)
         self._children.add(popen, owner)
         return popen

@@ -24,6 +24,8 @@ def plan(old: Task | None, new: Task) -> str:
     old_process, new_process = getattr(old, "process", None), getattr(new, "process", None)
     if old_process is not None and old_process.spec != new_process.spec:
         return "restarted"
+    if _notify_env(old) != _notify_env(new):  # the running program has the old variables
+        return "restarted"
     return "unchanged" if declaration(old) == declaration(new) else "updated"
 
 
@@ -41,6 +43,12 @@ def declaration(task: Task) -> str:
             parts.append(repr((state, metric.destination, conditions)))
     parts += [repr((b.describe(), _attrs(b))) for b in task.behaviors]
     return "\n".join(parts)
+
+
+def _notify_env(task: Task) -> tuple:
+    """What an sd_notify watch's program finds in its environment (NOTIFY_SOCKET and
+    WATCHDOG_USEC): a change needs a new process."""
+    return (getattr(task, "sd_notify", False) is True, getattr(task, "watchdog", None))
 
 
 def _attrs(obj) -> str:

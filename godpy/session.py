@@ -13,6 +13,7 @@ from godpy.contact import Contact
 from godpy.dependencies import Graph
 from godpy.errors import AttributeProblem
 from godpy.process import Children
+from godpy.readiness import READY_IF
 from godpy.registry import Plugins
 from godpy.task import Task
 from godpy.trust import unsafe_folder
@@ -294,7 +295,7 @@ class Session:
 def _no_conditions(task: Task) -> list[str]:
     """A watch without a single condition is never started: usually ``w.keepalive``
     written without its parentheses (Ruby's habit), which does nothing in Python."""
-    if not isinstance(task, Watch) or task.metrics:
+    if not isinstance(task, Watch) or any(k != READY_IF for k in task.metrics):
         return []
     return [
         f"{task.describe()}: has no conditions, so its process would never be started or "

@@ -22,6 +22,8 @@ FIELDS = (
     "next_start_in",
     "depends_on",
     "ready",
+    "not_ready",
+    "notify_status",
 )
 #: ANSI colors of the state column (click, which the CLI uses, passes them through)
 _COLORS = {"up": "\x1b[32m", "unmonitored": "\x1b[33m"}
@@ -60,6 +62,11 @@ def _details(row: dict) -> str:
         return f"task{': ' + row['reason'] if row.get('reason') else ''}"
     if row["pid"]:
         parts = [f"pid {row['pid']}", f"up {duration(row['uptime'])}"]
+        waiting = row.get("not_ready")
+        if waiting:  # "waiting for READY=1", or "not ready after 30s: waiting for ..."
+            parts.append(waiting if waiting.startswith("not ready") else f"not ready: {waiting}")
+        if row.get("notify_status"):
+            parts.append(f'"{row["notify_status"]}"')
     else:
         parts = [row["reason"] or "not running"]
         if row.get("next_start_in") is not None and row["state"] != "unmonitored":

@@ -18,6 +18,7 @@ from godpy.configurable import (
 )
 from godpy.errors import AttributeProblem
 from godpy.metric import Metric
+from godpy.readiness import READY_IF
 
 UNMONITORED = "unmonitored"
 LIFECYCLE = None
@@ -210,7 +211,7 @@ class TaskConfig(Configurable):
         seen = set()
         for state, metrics in self._metrics.items():
             for metric in metrics:
-                if state is not LIFECYCLE:
+                if state is not LIFECYCLE and state != READY_IF:
                     check(state, "from", metric._where)
                 if id(metric) not in seen:
                     seen.add(id(metric))

@@ -9,6 +9,7 @@ from concurrent.futures import Future
 from godpy import keepalive
 from godpy.condition import normalize_notify
 from godpy.process import Process, signal_number
+from godpy.readiness import READY_IF, Readiness, parse
 from godpy.task import UNMONITORED, Task, duration
 from godpy.watch_config import WatchConfig
 
@@ -49,6 +50,12 @@ class Watch(WatchConfig, Task):
         self._sleep = time.sleep
         self._held: list[str] | None = None  # the dependencies a start waits for
         self._unmet = _none  # -> names of dependencies not ready now (any thread)
+        self._late = _none  # -> "dependency db not ready after 30s" for each late one
+        self._blocked: str | None = None  # why a held start failed (a late dependency)
+        self._readiness = Readiness()  # set up from the config in _readiness_setup
+        self._run = 0  # the program's runs so far: a timer of an earlier run is stale
+        self._deadline = None  # the timer of the wait for readiness (start_timeout)
+        self._dog = None  # the watchdog's timer
         super().__init__(plugins, **attrs)
 
     def __setattr__(self, name, value):
@@ -78,6 +85,7 @@ class Watch(WatchConfig, Task):
         """Task wiring, plus: our child's exit (SIGCHLD) reaches the driver as a message,
         and the process's starts, stops and exits reach the EventLog."""
         super().attach_runtime(driver, events, notifier, on_change, event_log)
+        self._readiness_setup()
         if self._process is not None:
             self._process.on_exit = self._child_exited
             self._process.on_event = self.publish
@@ -89,10 +97,25 @@ class Watch(WatchConfig, Task):
             channel.configure(self.output_settings())
             self._process.output = channel
 
-    def attach_dependencies(self, unmet) -> None:
+    def attach_dependencies(self, unmet, late=None) -> None:
         """``unmet()`` names the dependencies not ready now; a start waits until it
-        names none (the daemon, owner of the graph, tells us when one changes)."""
+        names none (the daemon, owner of the graph, tells us when one changes).
+        ``late()`` says which of them are not ready after their ``start_timeout``."""
         self._unmet = unmet
+        self._late = late or _none
+
+    def use_notify(self, address: str | None) -> None:
+        """The program gets NOTIFY_SOCKET=``address`` (and WATCHDOG_USEC); before the
+        driver runs. None: godpy has no notify socket (the program is never ready)."""
+        if self._process is None or not self.sd_notify:
+            return
+        if address is None:
+            self._process.notify_env = None
+            return
+        env = {"NOTIFY_SOCKET": address}
+        if self.watchdog:
+            env["WATCHDOG_USEC"] = str(int(self.watchdog * 1_000_000))
+        self._process.notify_env = env
 
     def detach_runtime(self) -> None:
         """The driver is going away: the daemon reaps our children from now on."""
@@ -148,6 +171,7 @@ class Watch(WatchConfig, Task):
             self._process.reap()
             self._death = self._process.exit_reason() or "process is not running"
         super().move(to_state)
+        self._sync_readiness()
         self._settle_waiters()
 
     def action(self, name: str) -> None:
@@ -173,6 +197,7 @@ class Watch(WatchConfig, Task):
         if unmet:
             self.applog(logging.INFO, "waiting for %s before starting", ", ".join(unmet))
             self._held = unmet
+            self._check_blocked()
             return
         delay = 0.0 if self._backoff is None else self._backoff.next_delay(self._process.lived())
         if delay is None:
@@ -200,6 +225,7 @@ class Watch(WatchConfig, Task):
         finally:
             self._action = None
         self.enable_state()
+        self._sync_readiness()
         self._settle_waiters()
         self.changed()
 
@@ -224,9 +250,10 @@ class Watch(WatchConfig, Task):
                 if unmet != self._held:
                     self._held = unmet
                     self.applog(logging.INFO, "waiting for %s before starting", ", ".join(unmet))
+                self._check_blocked()
                 return
             self.applog(logging.INFO, "%s ready; starting", ", ".join(self._held))
-            self._held = None
+            self._held = self._blocked = None
             self._action = "starting"
             try:
                 self._start()
@@ -234,11 +261,22 @@ class Watch(WatchConfig, Task):
                 self._action = None
             if not self.action_pending():
                 self.enable_state()
+            self._sync_readiness()
             self._settle_waiters()
             self.changed()
 
+    def _check_blocked(self) -> None:
+        """A held start fails (its commands answer so) while a dependency is late; it
+        goes on waiting, and starts once the dependency is ready."""
+        blocked = "; ".join(self._late()) or None
+        if blocked != self._blocked:
+            self._blocked = blocked
+            if blocked:
+                self.applog(logging.WARNING, "start failed: %s; starting once it is ready", blocked)
+            self._settle_waiters()
+
     def _cancel_deferred(self) -> None:
-        self._held = None
+        self._held = self._blocked = None
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = self._next_start_at = None
@@ -262,6 +300,8 @@ class Watch(WatchConfig, Task):
         if name == "start" and not self._process.self_daemonizing:
             self.applog(logging.INFO, "start: %s", self.start)
         func()
+        if name == "start":
+            self._begin_run()
         self.run_hooks("after", name)
         if grace + self.grace > 0:
             self._sleep(grace + self.grace)
@@ -270,12 +310,175 @@ class Watch(WatchConfig, Task):
         self.run_hooks("before", "restart")
         if self._process.restart():
             self._process.restarts += 1
+            self._begin_run()  # it restarts itself: ready again when it says so
         else:
             self._act("stop", self._process.stop, self.stop_grace)
             self._act("start", self._process.start, self.start_grace)
         self.run_hooks("after", "restart")
         if self.restart_grace + self.grace > 0:
             self._sleep(self.restart_grace + self.grace)
+
+    # -- readiness (driver thread) -------------------------------------------------------
+    def _readiness_setup(self) -> None:
+        """Readiness as the config says: sd_notify's READY=1, and each ready_if check."""
+        r = self._readiness
+        r.notify = self.sd_notify is True
+        r.checks = {
+            cond: getattr(cond, "plugin_name", None) or type(cond).__name__
+            for metric in self._metrics.get(READY_IF, ())
+            for cond in metric.conditions
+        }
+
+    def _is_ready(self) -> bool:
+        """Up with a live process, nothing in flight, and ready as configured."""
+        return (
+            self._state == "up"
+            and self._action is None
+            and self._readiness.ready
+            and self._process.current_pid() is not None
+        )
+
+    def _begin_run(self) -> None:
+        """A new run of the program (a start, or a restart it does itself): not ready
+        until it says so; the wait's deadline runs from the first run not ready."""
+        self._run += 1
+        if self._dog is not None:
+            self._dog.cancel()
+            self._dog = None
+        r = self._readiness
+        waiting = r.since is not None
+        r.begin(self._driver.clock())
+        if not waiting:
+            self._arm_deadline(self.start_timeout)
+
+    def _arm_deadline(self, delay: float) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = self._driver.message_at(delay, "call", self._deadline_due)
+
+    def _deadline_due(self) -> None:
+        """``start_timeout`` after the wait began: still not ready is late (its
+        dependents' starts fail, and they wait on)."""
+        self._deadline = None
+        r = self._readiness
+        if r.since is None or r.late or self._state == UNMONITORED:
+            return
+        if self._is_ready():
+            self._sync_readiness()
+            return
+        left = r.since + self.start_timeout - self._driver.clock()
+        if left > 0:
+            self._arm_deadline(left)
+            return
+        r.late = f"not ready after {duration(self.start_timeout)}"
+        if r.configured:
+            self.applog(logging.WARNING, "%s (waiting for %s)", r.late, r.waiting_for())
+        else:  # a crash loop says enough by itself
+            self.applog(logging.INFO, "%s (not up)", r.late)
+        self._settle_waiters()
+        self.changed()
+
+    def _sync_readiness(self) -> None:
+        """After anything that may change readiness: the ready_if checks are polled only
+        while up and not ready; once ready, the wait ends and the watchdog watches."""
+        r = self._readiness
+        checks = [c for c in r.checks if c not in r.passed]
+        if self._state == UNMONITORED:
+            r.settled()
+            r.note = None
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+        elif self._is_ready():
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            if r.since is not None:
+                r.settled()
+                if r.configured:
+                    r.note = None
+                    self.applog(logging.INFO, "ready")
+                    self.changed()
+            self._arm_watchdog()
+        elif self._state == "up" and self._action is None and self._process.pid is not None:
+            if r.since is None:  # a process godpy re-adopted, not known to be ready
+                r.since = self._driver.clock()
+                self._arm_deadline(self.start_timeout)
+            for cond in checks:
+                if cond not in self._active:
+                    self.attach(cond)
+            return
+        for cond in r.checks:
+            if cond in self._active:
+                self.detach(cond)
+
+    def handle_poll(self, cond) -> None:
+        """A ready_if check: once it holds it is done until the next run; other
+        conditions as a Task's."""
+        if cond not in self._readiness.checks:
+            super().handle_poll(cond)
+            return
+        if cond not in self._active:
+            return
+        self.refresh()
+        try:
+            result = cond.check()
+        except Exception as exc:
+            self.applog(logging.ERROR, "error in %s: %s", cond.describe(), exc)
+            result = False
+        self.log_line(cond, result, result)
+        if result:
+            self.detach(cond)
+            self._readiness.held(cond)
+            self._sync_readiness()
+            self._settle_waiters()
+        elif cond in self._active and not self._driver.scheduled(cond):
+            self._driver.schedule(cond, cond.interval)
+
+    def notified(self, pid: int, uid: int, data: bytes) -> None:
+        """A datagram on the notify socket from ``pid`` (the reader thread found it ours;
+        it is believed only if ``pid`` still is, and runs as the watch's user)."""
+        if self.sd_notify is not True or self._state == UNMONITORED:
+            return
+        if uid != self._process.spec.uid or not self._process.sent_by(pid):
+            self.applog(
+                logging.INFO,
+                "sd_notify: ignored a message from pid %d (uid %d): not this watch's process"
+                " running as uid %d",
+                pid,
+                uid,
+                self._process.spec.uid,
+            )
+            return
+        fields = parse(data)
+        if self._readiness.take(fields, self._driver.clock()):
+            self.applog(logging.INFO, "sd_notify: READY=1 from pid %d", pid)
+        self._sync_readiness()
+        self._settle_waiters()
+
+    def _arm_watchdog(self) -> None:
+        if not self.watchdog or self.sd_notify is not True or self._dog is not None:
+            return
+        left = self._readiness.ping_due(self._driver.clock(), self.watchdog)
+        if left is not None:
+            self._dog = self._driver.message_at(max(0.0, left), "call", self._bark, self._run)
+
+    def _bark(self, run: int) -> None:
+        """The watchdog's timer: a program silent for ``watchdog`` is restarted."""
+        self._dog = None
+        if run != self._run or self._state != "up" or self._action is not None:
+            return
+        left = self._readiness.ping_due(self._driver.clock(), self.watchdog)
+        if left is None:
+            return
+        if left > 0:
+            self._arm_watchdog()
+            return
+        why = f"no WATCHDOG=1 for {duration(self.watchdog)}"
+        self.applog(logging.WARNING, "watchdog: %s; restarting", why)
+        self._readiness.note = f"watchdog: {why}"
+        self._pending_cause = ("watchdog", why)
+        self.move("restart")
 
     # -- operations sent as messages -----------------------------------------------------
     def control(self, command: str):
@@ -346,7 +549,12 @@ class Watch(WatchConfig, Task):
             if lived is not None and lived < wait:
                 self._driver.message_at(wait - lived, "call", self._settle_waiters)
                 return None
+            if not self._readiness.ready:  # up, not ready: wait for it, or its deadline
+                late = self._readiness.late
+                return (False, self._readiness.not_ready()) if late else None
             return True, None
+        if self._held is not None and self._blocked:
+            return False, self._blocked
         if self._state == "failed":
             return False, self._failure
         if self._state == UNMONITORED:
@@ -378,6 +586,7 @@ class Watch(WatchConfig, Task):
         record["quick_deaths"] = self._backoff.quick_deaths if self._backoff else 0
         record["failure"] = self._failure
         record["halted"] = self._halted is not None
+        record["ready"] = self._readiness.ready and self._state == "up"
         return record
 
     def restore(self, saved: dict) -> None:
@@ -385,6 +594,10 @@ class Watch(WatchConfig, Task):
         and carry its counters and history on (before the driver starts)."""
         super().restore(saved)
         alive = self._process.restore(saved)
+        if alive and saved.get("ready"):  # it said so to the last godpy: it will not again
+            self._readiness_setup()
+            self._readiness.notified = True
+            self._readiness.passed = set(self._readiness.checks)
         self._respec = alive and saved.get("spec") not in (None, self._process.fingerprint())
         if not alive and saved.get("pid") and saved.get("intent") == "monitored":
             self._process.last_exit = "exited while godpy was down"
@@ -413,9 +626,14 @@ class Watch(WatchConfig, Task):
         super().resume()
 
     def take_intent(self, old: Watch) -> None:
-        """Replacing ``old`` on reload: an operator's stop still holds (main loop, while
-        neither driver runs a command)."""
+        """Replacing ``old`` on reload: an operator's stop still holds, and what its
+        program said of its readiness (main loop, while neither driver runs a command)."""
         self._stopped = old._stopped
+        mine, theirs = self._readiness, old._readiness  # its program said READY=1 once
+        self._readiness_setup()
+        mine.notified, mine.status, mine.last_ping = theirs.notified, theirs.status, None
+        if theirs.ready:
+            mine.passed = set(mine.checks)
 
     def halt(self) -> None:
         """The daemon shuts down: stop monitoring and stop the process, keeping intent."""
@@ -467,6 +685,15 @@ class Watch(WatchConfig, Task):
         held = self._held
         if held and pid is None:
             data["reason"] = f"waiting for {', '.join(held)}"
+            if self._blocked:
+                data["reason"] = f"{self._blocked}; {data['reason']}"
+        r = self._readiness
+        up = data["state"] == "up" and pid is not None
+        data.update(
+            not_ready=r.not_ready() if up else None,
+            notify_status=r.status if pid else None,
+            late=r.late,
+        )
 
         if data["state"] == "up" and pid is None and data["action"] is None:
             data["state"] = "down"  # status never shows up without a live process

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 
 from godpy import keepalive
+from godpy.condition import PollCondition
 from godpy.configurable import problem
 from godpy.credentials import Credentials
 from godpy.metric import Metric
 from godpy.process import Children, Process, ProcessSpec, signal_number
+from godpy.readiness import READY_IF
 from godpy.task_config import TaskConfig
 from godpy.trust import unsafe_folder
 
@@ -29,7 +31,8 @@ class WatchConfig:
         restart_signal: signal that makes the process restart itself (e.g. "HUP").
         stop_signal: signal of the default stop (default "TERM").
         stop_timeout: seconds before SIGKILL follows the stop (default 10).
-        start_timeout: seconds a self-daemonizing start command may take (default 30).
+        start_timeout: seconds a self-daemonizing start command may take, and the
+            program may take to be ready for its dependents (default 30).
         pid_file: the file a self-daemonizing start command writes; setting it says that
             the command daemonizes itself (default: godpy keeps the process as its child
             and writes ``<pid_file_directory>/<name>.pid``).
@@ -58,10 +61,17 @@ class WatchConfig:
         grace, start_grace, stop_grace, restart_grace: seconds to wait after an action.
         autostart: monitor the watch when the daemon starts (default True).
         interval: default poll interval in seconds for the watch's conditions.
-        depends_on: watch or group names (one, or a list) that must be up before this
+        depends_on: watch or group names (one, or a list) that must be ready before this
             watch starts; stopping one of them stops this watch first.
         restart_with_dependencies: restart this watch when a dependency is restarted
             after a crash too (default False: only an operator's restart does).
+        sd_notify: the program says when it is ready (``READY=1`` to ``NOTIFY_SOCKET``,
+            systemd's protocol); until then its dependents wait (default False).
+        watchdog: with ``sd_notify``: restart a program that has said ``READY=1`` and then
+            no ``WATCHDOG=1`` for this long ("30s"; its environment gets WATCHDOG_USEC).
+
+    A dependency that is not ready ``start_timeout`` seconds after its start fails its
+    dependents' start (they go on waiting for it).
     """
 
     start: str | list[str] | None = None
@@ -94,6 +104,8 @@ class WatchConfig:
     restart_grace: float | str = 0
     depends_on: str | list[str] | None = None
     restart_with_dependencies: bool = False
+    sd_notify: bool = False
+    watchdog: float | str | None = None
     required = ("name", "start")
     units = {
         **TaskConfig.units,
@@ -107,6 +119,7 @@ class WatchConfig:
                 "start_grace",
                 "stop_grace",
                 "restart_grace",
+                "watchdog",
             )
         },
         "log_max_size": "kilobytes",
@@ -123,6 +136,13 @@ class WatchConfig:
     def stop_if(self) -> Metric:
         """Conditions that move ``up`` to ``stop``."""
         return self.transition("up", "stop")
+
+    def ready_if(self) -> Metric:
+        """Conditions that make an up watch ready: each must hold once after each start
+        (polled only until then)."""
+        metric = Metric(self, None)
+        self._metrics.setdefault(READY_IF, []).append(metric)
+        return metric
 
     def keepalive(
         self,
@@ -240,10 +260,38 @@ class WatchConfig:
             problems.append(f"{where}: env must be a dict of names to values")
         if self.chroot is not None and not os.path.isdir(self.chroot):
             problems.append(f"{where}: chroot {self.chroot!r} is not a directory")
+        problems += self._readiness_problems()
         if not isinstance(self.restart_with_dependencies, bool):
             text = f"{where}: restart_with_dependencies must be True or False, got "
             line = self.line_of("restart_with_dependencies")
             problems.append(problem(f"{text}{self.restart_with_dependencies!r}", line))
+        return problems
+
+    def _readiness_problems(self) -> list[str]:
+        where, problems = self.describe(), []
+        if not isinstance(self.sd_notify, bool):
+            text = f"{where}: sd_notify must be True or False, got {self.sd_notify!r}"
+            problems.append(problem(text, self.line_of("sd_notify")))
+        if self.watchdog is not None:
+            if not isinstance(self.watchdog, (int, float)) or self.watchdog <= 0:
+                text = f"{where}: watchdog must be a duration such as '30s', got {self.watchdog!r}"
+                problems.append(problem(text, self.line_of("watchdog")))
+            elif self.sd_notify is not True:
+                text = (
+                    f"{where}: watchdog needs w.sd_notify = True (the program pings with "
+                    "WATCHDOG=1 on NOTIFY_SOCKET)"
+                )
+                problems.append(problem(text, self.line_of("watchdog")))
+        for metric in self._metrics.get(READY_IF, ()):
+            if not (metric.conditions or metric.incomplete):
+                problems.append(problem(f"{where}: ready_if() has no condition", metric._where))
+            for cond in metric.conditions:
+                if not isinstance(cond, PollCondition):
+                    text = (
+                        f"{where}: ready_if takes polled conditions (port_listening, "
+                        f"http_response_code, file_touched, ...), not {cond.describe()}"
+                    )
+                    problems.append(problem(text, cond._where))
         return problems
 
     def _output_problems(self) -> list[str]:

@@ -43,6 +43,8 @@ STATUS_JSON_KEYS = [
     "next_start_in",
     "depends_on",
     "ready",
+    "not_ready",
+    "notify_status",
 ]
 
 
@@ -301,6 +303,8 @@ def test_status_json_is_a_stable_list(tmp_path, godpy_run, pids):
         "next_start_in": None,
         "depends_on": [],
         "ready": False,
+        "not_ready": None,
+        "notify_status": None,
     }
     assert re.fullmatch(r"exited with code 3 after [\d.]+s", by_name["crasher"]["reason"])
     row = by_name["solo"]
