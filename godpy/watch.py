@@ -342,6 +342,8 @@ class Watch(WatchConfig, Task):
         """A new run of the program (a start, or a restart it does itself): not ready
         until it says so; the wait's deadline runs from the first run not ready."""
         self._run += 1
+        if self._driver is None:  # actions run by hand, outside a daemon: no timers
+            return
         if self._dog is not None:
             self._dog.cancel()
             self._dog = None
