@@ -283,6 +283,17 @@ def measure_floor(events: ProcEvents, argv: list[str], rounds: int) -> tuple[lis
     return spawn, true_wait
 
 
+def _written(pid_dir: str) -> tuple[int, float]:
+    """Bytes the chatty program has written (/proc/PID/io), and when."""
+    try:
+        pid = read_pid(os.path.join(pid_dir, "chatty.pid"))
+        with open(f"/proc/{pid}/io") as fh:
+            wchar = next(int(x.split()[1]) for x in fh if x.startswith("wchar:"))
+    except (OSError, TypeError, StopIteration, ValueError):
+        return 0, time.monotonic()
+    return wchar, time.monotonic()
+
+
 def run(args) -> int:
     sleep = shutil.which("sleep") or "/bin/sleep"
     argv = [sleep, "100000"]
@@ -344,6 +355,7 @@ def _measure(args, tmp, pid_dir, cfg, log, argv, names, events, seen_pids, daemo
             print(f"{name}: no exit-event registration for pid {pid}", file=sys.stderr)
     time.sleep(args.settle)
 
+    chatty_from = _written(pid_dir) if args.chatty else None
     exit_exec, kill_exec, kill_exit, misses = [], [], [], 0
     fork_index = 0
     for i in range(args.kills):
@@ -396,10 +408,11 @@ def _measure(args, tmp, pid_dir, cfg, log, argv, names, events, seen_pids, daemo
     wrong = [n for n in names if read_pid(os.path.join(pid_dir, f"{n}.pid")) != current[n]]
     floor_spawn, floor_true = measure_floor(events, argv, args.floor_rounds)
 
-    if args.chatty:
-        logs = [os.path.join(tmp, n) for n in os.listdir(tmp) if n.startswith("chatty.log")]
-        written = sum(os.path.getsize(p) for p in logs)
-        print(f"chatty program: asked {args.chatty:g} MB/s; its logs hold {written / 1e6:.0f} MB")
+    if chatty_from is not None:
+        chatty_to = _written(pid_dir)
+        if chatty_from[0] and chatty_to[0]:
+            rate = (chatty_to[0] - chatty_from[0]) / (chatty_to[1] - chatty_from[1]) / 1e6
+            print(f"chatty program: asked {args.chatty:g} MB/s, wrote {rate:.1f} MB/s meanwhile")
     print(
         f"godpy restart latency: {args.watches} watches, "
         f"keepalive(interval={args.interval}, stable_after=0s), "
