@@ -117,11 +117,13 @@ class WatchLogBuffer(logging.Handler):
         name = getattr(record, "watch", None)
         if name is None:
             return
-        line = self.format(record)
+        # Kept as it is and formatted when read: a driver logs some eight lines per
+        # restart, and `godpy log` reads few of them.
+        kept = (record.created, record.levelname, record.getMessage())
         with self._lock_lines:
             self._seq += 1
             ring = self._lines.setdefault(name, deque(maxlen=self.size))
-            ring.append((self._seq, line))
+            ring.append((self._seq, kept))
 
     def lines(self, name: str, since: int = 0) -> tuple[int, list[str]]:
         """Lines of watch ``name`` numbered above ``since``, oldest first, and the last number.
@@ -131,7 +133,12 @@ class WatchLogBuffer(logging.Handler):
         with self._lock_lines:
             ring = list(self._lines.get(name, ()))
             last = self._seq
-        return last, [line for seq, line in ring if seq > since]
+        return last, [self._line(kept) for seq, kept in ring if seq > since]
+
+    def _line(self, kept: tuple[float, str, str]) -> str:
+        created, level, message = kept
+        record = logging.makeLogRecord({"created": created, "levelname": level, "msg": message})
+        return self.format(record)
 
     def forget(self, name: str) -> None:
         """Drop the lines of a removed watch."""
@@ -201,7 +208,10 @@ def drain() -> None:
 
 def get_logger() -> logging.Logger:
     """Return godpy's one logger."""
-    return logging.getLogger(LOGGER_NAME)
+    return _LOGGER
+
+
+_LOGGER = logging.getLogger(LOGGER_NAME)
 
 
 def setup(level: str = "info", path: str | None = None) -> logging.Handler:

@@ -42,6 +42,9 @@ class StateFile:
     def __init__(self, path: str):
         self.path = os.path.abspath(path)
         self.records: dict[str, dict] = {}  # what the file holds (or will, once flushed)
+        #: each record's JSON text, made once per change: a burst of restarts rewrites the
+        #: file every GAP, and encoding every record each time was most of its cost
+        self._json: dict[str, str] = {}
         self.dirty = False
         self._written_at = float("-inf")  # monotonic time of the last paced write
 
@@ -69,10 +72,12 @@ class StateFile:
         if pid is not None and record.get("start_ticks") is None and old and old.get("pid") == pid:
             record["start_ticks"] = old.get("start_ticks")
         self.records[name] = record
+        self._json.pop(name, None)
         self.dirty = True
 
     def drop(self, name: str) -> None:
         """Task ``name`` is gone (removed, or replaced by one that will send its own)."""
+        self._json.pop(name, None)
         if self.records.pop(name, None) is not None:
             self.dirty = True
 
@@ -91,11 +96,12 @@ class StateFile:
         if not self.dirty:
             return
         self.dirty = False
-        for record in self.records.values():
+        for name, record in self.records.items():
             if record.get("pid") is not None and record.get("start_ticks") is None:
                 record["start_ticks"] = start_ticks(record["pid"])
+                self._json.pop(name, None)
         try:
-            self.write(self.records)
+            self._replace_with(self._document())
         except OSError as exc:
             get_logger().warning("state file %s not written: %s", self.path, exc)
 
@@ -126,16 +132,31 @@ class StateFile:
         get_logger().warning("state file %s ignored: %s; starting from the config", self.path, why)
         return {}
 
+    def _document(self) -> bytes:
+        """The file's text: what ``write(self.records)`` writes, from the cached records."""
+        parts = []
+        for name in sorted(self.records):
+            text = self._json.get(name)
+            if text is None:
+                text = self._json[name] = json.dumps(self.records[name], sort_keys=True)
+            parts.append(f"{json.dumps(name)}: {text}")
+        tasks = ", ".join(parts)
+        return f'{{"tasks": {{{tasks}}}, "version": {VERSION}}}'.encode()
+
     def write(self, tasks: dict[str, dict]) -> None:
         """Replace the file with ``tasks`` (mode 0600), atomically and durably.
 
         Raises:
             OSError: the file could not be written (the old one is left as it was).
         """
+        self._replace_with(
+            json.dumps({"version": VERSION, "tasks": tasks}, sort_keys=True).encode()
+        )
+
+    def _replace_with(self, data: bytes) -> None:
         folder = os.path.dirname(self.path)
         os.makedirs(folder, mode=0o700, exist_ok=True)
         tmp = f"{self.path}.{os.getpid()}.tmp"
-        data = json.dumps({"version": VERSION, "tasks": tasks}, sort_keys=True).encode()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         try:
             os.fchmod(fd, 0o600)
