@@ -39,7 +39,7 @@ MAX_LINES = 1000
 LINE_WAIT = 0.2
 _HEADER = struct.Struct("!I")
 _MAX_MESSAGE = 1 << 20
-_MAX_FDS = 8
+_MAX_FDS = 250  # SCM_RIGHTS carries at most 253 descriptors a message
 _READ = 65536
 
 
@@ -606,8 +606,46 @@ class Keeper:
             self.watches.pop(output.name, None)
 
 
+def hold(conn: socket.socket) -> None:
+    """The spare: a copy of every pipe's read end, kept outside the daemon (a process
+    that forks with thousands of descriptors open pays for each at every start) and
+    outside the keeper (whose death must not leave the pipes without a reader, or the
+    programs would die of SIGPIPE). It serves one daemon and ends with it.
+
+    ``keep`` (fds, with their ``keys``), ``drop`` (``keys``), ``give`` (copies of every
+    kept fd come back, in messages of up to ``_MAX_FDS``, then ``{"op": "given"}``).
+    """
+    kept: dict[str, int] = {}
+    while True:
+        try:
+            got = receive(conn)
+        except (OSError, ValueError):
+            got = None
+        if got is None:
+            return
+        message, fds = got
+        op = message.get("op")
+        if op == "keep":
+            for key, fd in zip(message["keys"], fds, strict=False):
+                old = kept.pop(key, None)
+                if old is not None:
+                    os.close(old)
+                kept[key] = fd
+        elif op == "drop":
+            _close_all([kept.pop(key) for key in message["keys"] if key in kept])
+        elif op == "give":
+            items = list(kept.items())
+            for start in range(0, len(items), _MAX_FDS):
+                part = items[start : start + _MAX_FDS]
+                send(conn, {"op": "kept", "keys": [k for k, _ in part]}, [fd for _, fd in part])
+            send(conn, {"op": "given"})
+
+
 def main(argv: list[str]) -> int:
-    """``output_keeper.py LISTEN_FD CONN_FD`` (-1 for none)."""
+    """``output_keeper.py LISTEN_FD CONN_FD`` (-1 for none), or ``--hold CONN_FD``."""
+    if argv[1] == "--hold":
+        hold(socket.socket(fileno=int(argv[2])))
+        return 0
     listen_fd, conn_fd = (int(a) for a in argv[1:3])
     listener = socket.socket(fileno=listen_fd) if listen_fd >= 0 else None
     conn = socket.socket(fileno=conn_fd) if conn_fd >= 0 else None
