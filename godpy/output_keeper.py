@@ -11,6 +11,10 @@ so it starts in milliseconds and weighs a few MB), in its own session, and outli
   as another user are opened and rotated by a forked child with that user's rights),
   pipes it to a log command, and keeps the last 256 KB of each in memory for
   ``godpy tail``.
+- ``--hold`` runs the spare instead: a process that only keeps a copy of each read end,
+  so that a killed keeper leaves the pipes with a reader (no SIGPIPE) and the next
+  keeper gets them back, without godpy holding them (every start forks godpy, and the
+  fork copies its table of descriptors).
 - When the daemon dies, the keeper goes on draining: a program never blocks on a full
   pipe nor gets SIGPIPE. The next daemon connects to the keeper's socket and goes on.
   With no daemon connected and no pipe left open, the keeper exits.

@@ -54,9 +54,11 @@ send("STATUS=loading")
 if option("--sibling"):
     code = "import os, socket; a = os.environ['NOTIFY_SOCKET']; " \\
         "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); " \\
-        "s.sendto(b'READY=1\\\\nSTATUS=sibling', '\\\\0' + a[1:])"
+        "s.sendto(b'READY=1\\\\nSTATUS=sibling', '\\\\0' + a[1:]); import time; time.sleep(5)"
     uid, python = option("--sibling", 2)
-    subprocess.run([python, "-c", code], user=int(uid), check=True)
+    # it lives on a while: godpy looks up a sender's process group after the datagram
+    # came, and a sender already gone cannot be placed (its message is dropped unseen)
+    subprocess.Popen([python, "-c", code], user=int(uid))
     note("sibling")
 if option("--listen-on"):
     path, port = option("--listen-on", 2)
@@ -203,7 +205,7 @@ def test_a_program_that_stops_its_watchdog_pings_is_restarted(tmp_path, godpy_ru
     wait_until(lambda: _row_is(run.socket, "db", state="up", ready=True), 20, what="ready again")
 
 
-def test_messages_from_other_processes_are_ignored(tmp_path, godpy_run, throwaway_user):
+def test_messages_from_other_processes_are_ignored(throwaway_user, tmp_path, godpy_run):
     """A child of db's process group running as another user, and a stranger (same
     user, another process) send READY=1: db stays not ready; its own STATUS= counts."""
     go = tmp_path / "go"
