@@ -435,8 +435,9 @@ class Channel:
 
 def raise_open_files_limit(needed: int) -> None:
     """Raise the soft limit of open files to ``needed`` when it is lower (each watch holds
-    two pipe ends, and up to four while it starts; the soft limit is often 1,024). The programs inherit the new limit,
-    so it is only raised when the watches need it, and said in the log."""
+    two pipe ends, four for a moment at its first start; the soft limit is often 1,024).
+    The programs inherit the new limit, so it is only raised when the watches need it,
+    and said in the log."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
