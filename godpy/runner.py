@@ -73,6 +73,10 @@ def _serve(options: RunOptions, report) -> int:
         return 1
     finally:
         held.release()
+    # From the first start on, SIGTERM must stop the watches (it is queued until the main
+    # loop runs): with the default action, a SIGTERM while the watches were being started
+    # killed godpy and left them running.
+    daemon.install_signal_handlers()
     try:
         daemon.start()
     except (RuntimeError, OSError) as exc:
