@@ -19,12 +19,16 @@ import sys
 import threading
 from concurrent.futures import Future
 
-from godpy import output_keeper
 from godpy.log import get_logger
+from godpy.output_spare import Spare
+from godpy.output_wire import close_all, receive, send
+from godpy.socket_file import peer_uid
 
 #: The longest path a Unix socket can have (sun_path, with its terminating NUL).
 _SUN_PATH = 107
-_KEEPER = os.path.abspath(output_keeper.__file__)
+#: The keeper and the spare run this file in an isolated interpreter (-I -S: no
+#: environment, no site-packages).
+_KEEPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output_keeper.py")
 
 
 def keeper_path(socket_path: str | None) -> str | None:
@@ -52,8 +56,7 @@ class OutputKeeper:
         self._channels: dict[str, Channel] = {}
         self._closing = False
         self._short = False  # told once that pipes ran out
-        self._spare: socket.socket | None = None  # the spare's connection
-        self._spare_lock = threading.Lock()
+        self._spare: Spare | None = None
         self.adopted = False  # True when an earlier godpy's keeper was found
 
     @property
@@ -84,7 +87,7 @@ class OutputKeeper:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         try:
             sock.connect(self.path)
-            _pid, uid, _gid = _peer(sock)
+            uid = peer_uid(sock)
             if uid != os.geteuid():  # someone else's socket: never hand it our output
                 raise ConnectionRefusedError(f"{self.path} is served by uid {uid}")
         except OSError:
@@ -108,91 +111,54 @@ class OutputKeeper:
             finally:
                 os.umask(old)
             listener.listen(4)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fds = [theirs.fileno()] + ([listener.fileno()] if listener is not None else [])
         try:
-            self._popen = subprocess.Popen(
-                [sys.executable, "-I", "-S", _KEEPER,
-                 str(listener.fileno() if listener is not None else -1), str(theirs.fileno())],
+            ours, self._popen = self._launch(listener)
+        finally:
+            if listener is not None:
+                listener.close()
+        return ours
+
+    def _launch(self, listener: socket.socket | None = None, spare: bool = False):
+        """Start the keeper (or the spare) on a new socketpair: (our end, its Popen)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fds = [theirs.fileno()]
+        if spare:
+            args = ["--hold", str(theirs.fileno())]
+        else:
+            fds += [listener.fileno()] if listener is not None else []
+            args = [str(listener.fileno() if listener is not None else -1), str(fds[0])]
+        try:
+            popen = subprocess.Popen(
+                [sys.executable, "-I", "-S", _KEEPER, *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=None,  # a traceback of the keeper lands in godpy's own stderr
+                stderr=None,  # a traceback lands in godpy's own stderr
                 pass_fds=fds,
                 start_new_session=True,  # Ctrl-C on godpy in a terminal must not end it
                 cwd="/",
-            )  # fmt: skip
-        finally:
-            theirs.close()
-            if listener is not None:
-                listener.close()
-        if self._children is not None:
-            self._children.add(self._popen)
-        return ours
-
-    def _spawn_spare(self) -> None:
-        """The spare (``output_keeper.hold``): it keeps a copy of each read end for us."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            popen = subprocess.Popen(
-                [sys.executable, "-I", "-S", _KEEPER, "--hold", str(theirs.fileno())],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                pass_fds=[theirs.fileno()],
-                start_new_session=True,
-                cwd="/",
             )
-        except OSError as exc:
+        except BaseException:
             ours.close()
-            get_logger().warning("output capture: no spare (%s); godpy keeps the copies", exc)
-            return
+            raise
         finally:
             theirs.close()
         if self._children is not None:
             self._children.add(popen)
-        self._spare = ours
+        return ours, popen
+
+    def _spawn_spare(self) -> None:
+        """The spare keeps a copy of each read end for us (``output_spare``)."""
+        try:
+            sock, _popen = self._launch(spare=True)
+        except OSError as exc:
+            get_logger().warning("output capture: no spare (%s); godpy keeps the copies", exc)
+            return
+        self._spare = Spare(sock)
 
     def keep(self, name: str, readers: tuple[int, int]) -> bool:
         """Give the spare a copy of ``name``'s read ends; False when there is none (godpy
         then keeps them itself)."""
-        if self._spare is None:
-            return False
-        keys = [f"{name}\0out", f"{name}\0err"]
-        with self._spare_lock:
-            try:
-                output_keeper.send(self._spare, {"op": "keep", "keys": keys}, readers)
-                return True
-            except OSError:
-                return False
-
-    def _unkeep(self, name: str) -> None:
-        if self._spare is not None:
-            with self._spare_lock:
-                try:
-                    output_keeper.send(
-                        self._spare, {"op": "drop", "keys": [f"{name}\0out", f"{name}\0err"]}
-                    )
-                except OSError:
-                    pass
-
-    def _spare_copies(self) -> dict[str, list[int]]:
-        """watch -> [out, err] read ends, fresh copies from the spare (closed by the
-        caller)."""
-        found: dict[str, list[int]] = {}
-        if self._spare is None:
-            return found
-        with self._spare_lock:
-            try:
-                output_keeper.send(self._spare, {"op": "give"})
-                while (got := output_keeper.receive(self._spare)) is not None:
-                    message, fds = got
-                    if message.get("op") == "given":
-                        break
-                    for key, fd in zip(message.get("keys", ()), fds, strict=False):
-                        name, _, stream = key.partition("\0")
-                        found.setdefault(name, [None, None])[stream == "err"] = fd
-            except (OSError, ValueError) as exc:
-                get_logger().error("output capture: the spare did not answer: %s", exc)
-        return found
+        return self._spare is not None and self._spare.keep(name, readers)
 
     def _use(self, sock: socket.socket) -> None:
         self._sock = sock
@@ -208,7 +174,7 @@ class OutputKeeper:
                 return
             if stop:
                 try:
-                    output_keeper.send(sock, {"op": "quit"})
+                    send(sock, {"op": "quit"})
                 except OSError:
                     pass
             sock.close()
@@ -229,7 +195,7 @@ class OutputKeeper:
             if self._sock is None:
                 return False
             try:
-                output_keeper.send(self._sock, message, fds)
+                send(self._sock, message, fds)
                 return True
             except OSError:
                 return False
@@ -237,13 +203,13 @@ class OutputKeeper:
     def _read(self, sock: socket.socket) -> None:
         while True:
             try:
-                got = output_keeper.receive(sock)
+                got = receive(sock)
             except (OSError, ValueError):
                 got = None
             if got is None:
                 break
             message, fds = got
-            output_keeper._close_all(fds)
+            close_all(fds)
             op = message.get("op")
             if op == "reply":
                 future = self._replies.pop(message.get("id"), None)
@@ -273,11 +239,16 @@ class OutputKeeper:
             get_logger().error("cannot start the output keeper again: %s", exc)
             return
         self._use(sock)
-        copies = self._spare_copies()
+        copies = {}
+        if self._spare is not None:
+            try:
+                copies = self._spare.copies()
+            except (OSError, ValueError) as exc:
+                get_logger().error("output capture: the spare did not answer: %s", exc)
         for channel in list(self._channels.values()):
             channel.resend(copies.pop(channel.name, None))
         for fds in copies.values():
-            output_keeper._close_all([fd for fd in fds if fd is not None])
+            close_all([fd for fd in fds if fd is not None])
 
     def attach(self, name: str, settings: dict, readers=(), wait: bool = False) -> list[str]:
         """Tell the keeper where ``name``'s output goes (and hand it ``readers``).
@@ -345,7 +316,8 @@ class OutputKeeper:
         channel = self._channels.pop(name, None)
         if channel is not None:
             channel.release()
-            self._unkeep(name)
+            if self._spare is not None:
+                self._spare.drop(name)
         self._send({"op": "detach", "watch": name})
 
 
@@ -422,7 +394,7 @@ class Channel:
             pass
         finally:
             if copies:
-                output_keeper._close_all([fd for fd in copies if fd is not None])
+                close_all([fd for fd in copies if fd is not None])
 
     def release(self) -> None:
         fds, self._fds = self._fds, None
@@ -449,10 +421,3 @@ def raise_open_files_limit(needed: int) -> None:
     except (ValueError, OSError):
         return
     get_logger().info("open files limit raised from %d to %d for output pipes", soft, new)
-
-
-def _peer(sock: socket.socket) -> tuple[int, int, int]:
-    import struct
-
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    return struct.unpack("3i", creds)

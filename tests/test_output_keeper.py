@@ -3,7 +3,7 @@ lines kept whole when stdout and stderr share a file."""
 
 import os
 
-from godpy.output_keeper import RING_BYTES, AsUser, LogFile, Ring, WatchOutput
+from godpy.output_files import RING_BYTES, AsUser, LogFile, Ring, WatchOutput
 
 
 def test_ring_gives_the_last_lines():
