@@ -216,18 +216,22 @@ class Task(TaskConfig):
             if cond in self._triggers:
                 self._triggers.remove(cond)
 
-    def handle_poll(self, cond: PollCondition) -> None:
-        """Test a due poll condition, log it, notify, and move or reschedule."""
-        if cond not in self._active:
-            return
+    def test_condition(self, cond: PollCondition) -> bool:
+        """Refresh, then test ``cond``; an exception is logged and counts as False."""
         self.refresh()
         try:
-            result = cond.check()
+            return cond.check()
         except Exception as exc:
             get_logger().exception(
                 "%s error in %s: %s", self.name, cond.describe(), exc, extra={"watch": self.name}
             )
-            result = False
+            return False
+
+    def handle_poll(self, cond: PollCondition) -> None:
+        """Test a due poll condition, log it, notify, and move or reschedule."""
+        if cond not in self._active:
+            return
+        result = self.test_condition(cond)
         destination = (cond.metric.destination or {}).get(result)
         if result and cond.transition is not None:
             destination = cond.transition

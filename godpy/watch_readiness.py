@@ -119,12 +119,7 @@ class WatchReadiness:
             return
         if cond not in self._active:
             return
-        self.refresh()
-        try:
-            result = cond.check()
-        except Exception as exc:
-            self.applog(logging.ERROR, "error in %s: %s", cond.describe(), exc)
-            result = False
+        result = self.test_condition(cond)
         self.log_line(cond, result, result)
         if result:
             self.detach(cond)
