@@ -14,6 +14,17 @@ God.pid_file_directory = {pids!r}
 """
 
 
+#: A generic task that moves to ``done`` once the file ``{path}`` holds over 10 bytes.
+FILE_TASK = """with God.task() as t:
+    t.name = "tidy"
+    t.valid_states = ["watching", "done"]
+    t.initial_state = "watching"
+    t.interval = 30
+    with t.transition("watching", "done") as on:
+        on.condition("file_size", path={path!r}, above=10)
+"""
+
+
 def cli(*args, socket=None, env=None, timeout=60.0):
     """Run ``godpy ARGS`` with GODPY_SOCKET=socket; return the CompletedProcess (text)."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("GODPY_SOCKET", "NO_COLOR")}

@@ -261,3 +261,19 @@ def throwaway_user():
         # -f: remove it even while a process the test started still runs as it
         for argv in (("userdel", "-f", name), ("groupdel", name), ("groupdel", extra)):
             subprocess.run(argv, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def user_home(throwaway_user):
+    """A folder owned by the throwaway user, reachable (0711 parents) under /tmp (the
+    pytest folders are 0700: the user could not reach a file there)."""
+    import shutil
+    import tempfile
+
+    base = tempfile.mkdtemp(prefix="godpy-home-", dir="/tmp")
+    os.chmod(base, 0o711)
+    path = os.path.join(base, "home")
+    os.mkdir(path, 0o755)
+    os.chown(path, throwaway_user.uid, throwaway_user.gid)
+    yield path
+    shutil.rmtree(base, ignore_errors=True)

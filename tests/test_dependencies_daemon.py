@@ -13,30 +13,9 @@ from conftest import alive, read_lines, read_pid, wait_until
 
 pytestmark = pytest.mark.system
 
-#: The database: records ``start``, and one second later writes its pid to its ready
-#: file and records ``ready``; records ``stop`` on SIGTERM. Each line ends with the time.
-DB = """\
-import os, signal, sys, time
-record, ready = sys.argv[1], sys.argv[2]
-def note(what):
-    with open(record, "a") as fh:
-        fh.write(f"{what} {os.getpid()} {time.time():.6f}\\n")
-def stop(*_):
-    note("stop")
-    sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
-note("start")
-time.sleep(1)
-with open(ready + ".tmp", "w") as fh:
-    fh.write(str(os.getpid()))
-os.rename(ready + ".tmp", ready)
-note("ready")
-while True:
-    time.sleep(60)
-"""
-
-#: An app: records ``start`` and ``stop`` with the time.
-APP = """\
+#: What both programs do first: records ``start``; ``note(what)`` records a line (ending
+#: with the time), and SIGTERM records ``stop``.
+RECORDING = """\
 import os, signal, sys, time
 record = sys.argv[1]
 def note(what):
@@ -47,9 +26,32 @@ def stop(*_):
     sys.exit(0)
 signal.signal(signal.SIGTERM, stop)
 note("start")
+"""
+
+#: The database: one second after its start, writes its pid to its ready file and records
+#: ``ready``.
+DB = (
+    RECORDING
+    + """\
+ready = sys.argv[2]
+time.sleep(1)
+with open(ready + ".tmp", "w") as fh:
+    fh.write(str(os.getpid()))
+os.rename(ready + ".tmp", ready)
+note("ready")
 while True:
     time.sleep(60)
 """
+)
+
+#: An app: records ``start`` and ``stop`` with the time.
+APP = (
+    RECORDING
+    + """\
+while True:
+    time.sleep(60)
+"""
+)
 
 
 @pytest.fixture(autouse=True)

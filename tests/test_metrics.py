@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from cli_helpers import cli, config, kill_probes, live_pid, start_daemon, watch
+from cli_helpers import FILE_TASK, cli, config, kill_probes, live_pid, start_daemon, watch
 from conftest import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -144,21 +144,11 @@ def test_series_follow_a_kill_9_and_the_restart(tmp_path, godpy_run, pids, probe
     assert run.terminate() == 0
 
 
-TASK = """with God.task() as t:
-    t.name = "tidy"
-    t.valid_states = ["watching", "done"]
-    t.initial_state = "watching"
-    t.interval = 30
-    with t.transition("watching", "done") as on:
-        on.condition("file_size", path={path!r}, above=10)
-"""
-
-
 def test_a_stopped_watch_is_down_and_a_task_has_only_its_state(tmp_path, godpy_run, pids, probes):
     """After `godpy stop`, up is 0, the state is unmonitored, no process series; a
     generic task has its state series alone."""
     port = free_port()
-    text = config(tmp_path, watch(tmp_path, "app"), TASK.format(path=str(tmp_path / "f")))
+    text = config(tmp_path, watch(tmp_path, "app"), FILE_TASK.format(path=str(tmp_path / "f")))
     run = start_daemon(godpy_run, text, "--metrics", f"127.0.0.1:{port}")
     pids.add(live_pid(tmp_path, "app"))
     assert cli("stop", "app", socket=run.socket).returncode == 0

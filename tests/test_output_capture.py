@@ -39,21 +39,6 @@ def config(tmp_path, *blocks):
     return HEAD.format(pids=str(tmp_path / "pids")) + "".join(blocks)
 
 
-@pytest.fixture
-def user_home(throwaway_user):
-    """A folder owned by the throwaway user that it can reach (0711 parents, in /tmp)."""
-    import shutil
-    import tempfile
-
-    base = tempfile.mkdtemp(prefix="godpy-out-", dir="/tmp")
-    os.chmod(base, 0o711)
-    home = os.path.join(base, "home")
-    os.mkdir(home, 0o755)
-    os.chown(home, throwaway_user.uid, throwaway_user.gid)
-    yield Path(home)
-    shutil.rmtree(base, ignore_errors=True)
-
-
 def keeper_pid(daemon_pid):
     """The output keeper among the daemon's children."""
     for entry in os.listdir("/proc"):
@@ -199,7 +184,7 @@ def test_a_log_the_user_swapped_for_a_symlink_fails_the_start(
     """The keeper opens a service user's log with that user's rights and never through a
     symlink: a log swapped for a link to a root file fails the start, with the reason,
     and the root file is untouched."""
-    folder = user_home
+    folder = Path(user_home)
     secret = tmp_path / "secret"
     secret.write_text("root only\n")
     os.chmod(secret, 0o600)
@@ -220,7 +205,7 @@ def test_a_log_the_user_swapped_for_a_symlink_fails_the_start(
 def test_a_service_users_log_is_created_and_rotated_as_that_user(
     throwaway_user, user_home, godpy_run, tmp_path
 ):
-    folder = user_home
+    folder = Path(user_home)
     log = folder / "app.log"
     # the user cannot run this venv's python (under /root): a shell writes the lines
     shell = "for i in $(seq -w 0 299); do echo $i $(printf 'y%.0s' $(seq 95)); done; exec sleep 600"

@@ -4,7 +4,7 @@ can trust, with the reason and where to look (real daemon, real CLI)."""
 import json
 
 import pytest
-from cli_helpers import cli, config, kill_probes, live_pid, start_daemon, watch
+from cli_helpers import FILE_TASK, cli, config, kill_probes, live_pid, start_daemon, watch
 
 pytestmark = pytest.mark.system
 
@@ -20,15 +20,6 @@ NOBIN = """with God.watch() as w:
     w.start = "/nonexistent/bin/worker"
     w.autostart = False
     w.keepalive()
-"""
-
-FILE_TASK = """with God.task() as t:
-    t.name = "tidy"
-    t.valid_states = ["watching", "done"]
-    t.initial_state = "watching"
-    t.interval = 30
-    with t.transition("watching", "done") as on:
-        on.condition("file_size", path={path!r}, above=10)
 """
 
 

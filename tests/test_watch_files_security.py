@@ -3,7 +3,6 @@ touch itself: logs opened as the user, pid files trusted only for the user's pro
 deletions done as the user, a clean environment (real users, files and processes)."""
 
 import os
-import shutil
 import subprocess
 import tempfile
 
@@ -17,18 +16,6 @@ from godpy.process_group import live_members
 from godpy.watch import Watch
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def home(throwaway_user):
-    """A folder owned by the throwaway user, reachable (0711 parents) under /tmp."""
-    base = tempfile.mkdtemp(prefix="godpy-home-", dir="/tmp")
-    os.chmod(base, 0o711)
-    path = os.path.join(base, "home")
-    os.mkdir(path, 0o755)
-    os.chown(path, throwaway_user.uid, throwaway_user.gid)
-    yield path
-    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
@@ -75,10 +62,10 @@ def creds(user):
     return Credentials.resolve(uid=user.uid)
 
 
-def test_log_symlinked_to_a_root_file_is_not_written(throwaway_user, home, secret, made):
+def test_log_symlinked_to_a_root_file_is_not_written(throwaway_user, user_home, secret, made):
     """The user swaps its log for a symlink to a root-only file: the restart fails to open
     it (reason in last_exit) and the root file is untouched."""
-    log = os.path.join(home, "app.log")
+    log = os.path.join(user_home, "app.log")
     proc = made(["sh", "-c", "echo pwned; sleep 60"], credentials=creds(throwaway_user), log=log)
     proc.start()
     wait_until(lambda: os.path.exists(log) and "pwned" in read(log))
@@ -91,9 +78,9 @@ def test_log_symlinked_to_a_root_file_is_not_written(throwaway_user, home, secre
     assert secret.read_text() == "root only\n"
 
 
-def test_log_symlink_cannot_create_a_root_file(throwaway_user, home, tmp_path, made):
+def test_log_symlink_cannot_create_a_root_file(throwaway_user, user_home, tmp_path, made):
     """A symlink to a missing file in a root-only folder creates nothing there."""
-    log, target = os.path.join(home, "app.log"), tmp_path / "cron-line"
+    log, target = os.path.join(user_home, "app.log"), tmp_path / "cron-line"
     as_user(throwaway_user, "ln", "-s", str(target), log)
     proc = made(["sleep", "60"], credentials=creds(throwaway_user), log=log)
     proc.start()
@@ -113,11 +100,11 @@ def test_same_user_log_refuses_a_symlink(tmp_path, made):
 
 @pytest.mark.parametrize("who", ["pid 1", "root's process", "older process"])
 def test_pid_file_naming_a_process_the_user_does_not_own_is_ignored(
-    throwaway_user, home, made, pids, who
+    throwaway_user, user_home, made, pids, who
 ):
     """A pid file the user writes proves nothing: pid 1, another user's process, or one
     started before the watch's start command are never adopted (nor signalled)."""
-    pid_file = os.path.join(home, "app.pid")
+    pid_file = os.path.join(user_home, "app.pid")
     spec = {"pid_file": pid_file, "credentials": creds(throwaway_user), "pid_file_grace": 0.2}
     proc = made(["sh", "-c", "exit 0"], **spec)
     if who == "pid 1":
@@ -140,9 +127,9 @@ def test_pid_file_naming_a_process_the_user_does_not_own_is_ignored(
     assert target == 1 or alive(target)
 
 
-def test_pid_file_of_the_users_own_new_process_is_adopted(throwaway_user, home, made, pids):
+def test_pid_file_of_the_users_own_new_process_is_adopted(throwaway_user, user_home, made, pids):
     """The control: a process of the user, started by the start command, is adopted."""
-    pid_file = os.path.join(home, "app.pid")
+    pid_file = os.path.join(user_home, "app.pid")
     daemonize = f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}"
     proc = made(["sh", "-c", daemonize], pid_file=pid_file, credentials=creds(throwaway_user))
     proc.start()
@@ -151,18 +138,18 @@ def test_pid_file_of_the_users_own_new_process_is_adopted(throwaway_user, home, 
     wait_until(lambda: read(f"/proc/{pid}/comm").strip() == "sleep", what="sleep exec'd")
 
 
-def test_clean_pid_file_deletes_as_the_user(throwaway_user, home, tmp_path, made):
+def test_clean_pid_file_deletes_as_the_user(throwaway_user, user_home, tmp_path, made):
     """remove_file runs as the user: a pid path the user redirects into a root folder
     deletes nothing there, and the error says why."""
     victim = tmp_path / "app.pid"
     victim.write_text("1")
-    run_dir = os.path.join(home, "run")
+    run_dir = os.path.join(user_home, "run")
     as_user(throwaway_user, "ln", "-s", str(tmp_path), run_dir)
     proc = made(["sleep", "60"], credentials=creds(throwaway_user))
     with pytest.raises(OSError, match="cannot delete .* as uid"):
         proc.remove_file(os.path.join(run_dir, "app.pid"))
     assert victim.exists()
-    mine = os.path.join(home, "mine.pid")
+    mine = os.path.join(user_home, "mine.pid")
     as_user(throwaway_user, "touch", mine)
     assert proc.remove_file(mine) is True and not os.path.exists(mine)
     assert proc.remove_file(mine) is False
@@ -213,14 +200,14 @@ def test_pid_file_directory_writable_by_others_is_refused(tmp_path):
     assert any("pid_file_directory" in p and "not safe" in p for p in w.valid())
 
 
-def test_root_watch_log_in_a_folder_the_user_owns_is_refused(throwaway_user, home, tmp_path):
+def test_root_watch_log_in_a_folder_the_user_owns_is_refused(throwaway_user, user_home, tmp_path):
     """A watch running as godpy's user opens its log itself: a folder on the way that the
     service user owns (it could swap a folder for a symlink) is a config problem."""
-    w = Watch(name="w", start="sleep 1", log=os.path.join(home, "sub", "app.log"))
-    os.mkdir(os.path.join(home, "sub"))
+    w = Watch(name="w", start="sleep 1", log=os.path.join(user_home, "sub", "app.log"))
+    os.mkdir(os.path.join(user_home, "sub"))
     w.build(str(tmp_path), Children())
     (problem,) = [p for p in w.valid() if "log folder" in p]
-    assert f"log folder {home}/sub is not safe: {home}" in problem
+    assert f"log folder {user_home}/sub is not safe: {user_home}" in problem
     assert problem.endswith(
         "or set w.uid to the user who owns it (the log is then opened as that user)"
     )
@@ -229,10 +216,12 @@ def test_root_watch_log_in_a_folder_the_user_owns_is_refused(throwaway_user, hom
     assert not [p for p in mine.valid() if "log folder" in p]
 
 
-def test_pid_file_rewritten_by_the_user_does_not_lose_the_process(throwaway_user, home, made, pids):
+def test_pid_file_rewritten_by_the_user_does_not_lose_the_process(
+    throwaway_user, user_home, made, pids
+):
     """`echo 1 > app.pid` while the real process runs: godpy keeps watching the real one
     (it neither adopts pid 1 nor calls the live process exited)."""
-    pid_file = os.path.join(home, "app.pid")
+    pid_file = os.path.join(user_home, "app.pid")
     daemonize = f"sleep 60 </dev/null >/dev/null 2>&1 & echo $! > {pid_file}"
     proc = made(["sh", "-c", daemonize], pid_file=pid_file, credentials=creds(throwaway_user))
     proc.start()
