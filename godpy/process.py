@@ -24,6 +24,7 @@ from godpy.pids import (
     describe_status,
     identity,
     read_pid_file,
+    remove_pid_file,
     start_ticks,
     trusted,
     write_pid_file,
@@ -518,10 +519,7 @@ class Process:
             self._log(20, "sent %s to pid %d", signal_name(sig), pid)
 
     def _remove_pid_file(self) -> None:
-        try:
-            os.unlink(self.pid_file)
-        except FileNotFoundError:
-            pass
+        remove_pid_file(self.pid_file)
 
     # -- spawning ------------------------------------------------------------------------
     def _spawn(self, command, stdout=None, owner=None, writers=None) -> subprocess.Popen:

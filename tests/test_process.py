@@ -11,9 +11,10 @@ import time
 import pytest
 from conftest import alive, probe_argv, read_lines, read_pid, wait_until
 
+from godpy import pids
 from godpy.command_runner import argv_for
 from godpy.credentials import Credentials
-from godpy.pids import describe_status, read_pid_file, write_pid_file
+from godpy.pids import describe_status, read_pid_file, remove_pid_file, write_pid_file
 from godpy.process import Children, Process, ProcessSpec
 
 integration = pytest.mark.integration
@@ -189,15 +190,43 @@ def test_describe_status(code, text):
 
 
 def test_write_pid_file_replaces_the_file_atomically(tmp_path):
-    """The pid file is renamed into place: a reader of the old file never sees a mix."""
+    """The pid file is swapped into place: a reader of the old file never sees a mix,
+    and only the pid file and its hidden spare are left."""
     path = tmp_path / "w.pid"
     path.write_text("99999\n")
     with open(path) as old:
         write_pid_file(str(path), 1234)
         assert old.read() == "99999\n"  # the old inode is untouched: not truncated
     assert path.read_text() == "1234"
+    write_pid_file(str(path), 56)  # shorter than what the spare held
+    assert path.read_text() == "56"
+    assert sorted(os.listdir(tmp_path)) == [".w.pid.spare", "w.pid"]
+    assert read_pid_file(str(path))[0] == 56
+    assert path.stat().st_mode & 0o777 == 0o644
+    remove_pid_file(str(path))
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_pid_file_without_a_swap_renames_the_spare(tmp_path, monkeypatch):
+    """A filesystem (or C library) that cannot swap names gets the spare renamed into
+    place: still whole, never a partial file."""
+    monkeypatch.setattr(pids, "_exchange", lambda a, b: False)
+    path = tmp_path / "w.pid"
+    for pid in (1234, 5):
+        write_pid_file(str(path), pid)
+        assert path.read_text() == str(pid)
     assert os.listdir(tmp_path) == ["w.pid"]
-    assert read_pid_file(str(path))[0] == 1234
+
+
+def test_write_pid_file_refuses_a_planted_link_as_its_spare(tmp_path):
+    """The spare is opened without following links: a link there is refused, and the
+    file it points to is untouched."""
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    os.symlink(victim, tmp_path / ".w.pid.spare")
+    with pytest.raises(OSError):
+        write_pid_file(str(tmp_path / "w.pid"), 1234)
+    assert victim.read_text() == "keep"
 
 
 @pytest.mark.parametrize("text", ["", "abc", "12 34", "-5"])
