@@ -158,6 +158,8 @@ class PollCondition(Condition):
 
     Attributes:
         interval: seconds between tests (default: the watch's interval).
+        first_check: seconds from entering the state to the first test (default 0: at
+            once, as God does).
         times: trigger when true ``x`` times in the last ``y`` tests; an int ``n`` means
             ``(n, n)``; default 1.
 
@@ -167,8 +169,9 @@ class PollCondition(Condition):
     """
 
     interval: float | str | None = None
+    first_check: float | str = 0
     times: int | tuple[int, int] = 1
-    units = {"interval": "seconds"}
+    units = {"interval": "seconds", "first_check": "seconds"}
     windowed = True
 
     def __init__(self, **attrs):

@@ -184,7 +184,9 @@ class Daemon:
         """Give ``task`` its driver thread, with ``first`` (a message) to serve."""
         driver = Driver(task)
         events = self.events if self.events.loaded else None
-        task.attach_runtime(driver, events, self.notify, self._changed, self.event_log)
+        task.attach_runtime(
+            driver, events, self.notify, self._changed, self.event_log, self._record
+        )
         if isinstance(task, Watch) and self.output.running:
             task.use_output(self.output.channel(task.name))
         if isinstance(task, Watch):
@@ -219,11 +221,14 @@ class Daemon:
         task.use_notify(self.notify_socket.address)
         self.notify_socket.add(task)
 
-    def _changed(self, task: Task) -> None:
-        """A task's record changed (its driver thread): the main loop writes the file,
-        and tells the task's dependents."""
+    def _record(self, task: Task) -> None:
+        """A task's record changed (its driver thread): the main loop writes the file."""
         if self.state is not None:
             self.signals.put(("persist", task, task.persist()))
+
+    def _changed(self, task: Task) -> None:
+        """A task's state or readiness changed (its driver thread): the main loop tells
+        the task's dependents."""
         if self.graph.dependents(task.name):
             self.submit(self._tell_dependents, task, task.state)
 

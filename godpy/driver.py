@@ -34,13 +34,15 @@ class Driver:
     """The per-task event loop.
 
     Args:
-        task: the task whose methods operations call and whose polls are served.
+        task: the task whose methods operations call and whose polls are served; its
+            ``settle()``, if it has one, runs whenever nothing more is due.
         clock: a monotonic clock in seconds; tests pass a fake one.
     """
 
     def __init__(self, task, clock: Callable[[], float] = time.monotonic):
         self.task = task
         self.clock = clock
+        self._settle = getattr(task, "settle", lambda: None)
         self._heap: list[list] = []
         self._seq = itertools.count()
         self._polls: dict = {}
@@ -167,6 +169,7 @@ class Driver:
         while (item := self.pop(block=False)) is not None:
             self.dispatch(item)
             served += 1
+        self._settle()
         return served
 
     def in_driver_thread(self) -> bool:
@@ -181,8 +184,15 @@ class Driver:
         self._thread.start()
 
     def _run(self) -> None:
-        while (item := self.pop()) is not None:
+        while True:
+            item = self.pop(block=False)
+            if item is None:  # nothing due: the task settles before the driver waits
+                self._settle()
+                item = self.pop()
+                if item is None:
+                    break
             self.dispatch(item)
+        self._settle()
         self._fail_pending()
 
     def _fail_pending(self) -> None:

@@ -32,6 +32,8 @@ class Task(TaskConfig):
         self._timers: dict = {}  # Future -> due time on the driver's clock
         self._action: str | None = None  # "starting", ... while an action runs
         self._on_change: Callable | None = None
+        self._on_record: Callable | None = None
+        self._dirty = False  # the record changed since the daemon last had it
         self._event_log = None  # the daemon's EventLog (``godpy events``)
         self._halted: str | None = None  # the intent a daemon shutdown left alone
         self._halted_retry_at: float | None = None  # and the retry it cancelled
@@ -55,21 +57,34 @@ class Task(TaskConfig):
 
     # -- runtime wiring ------------------------------------------------------------------
     def attach_runtime(
-        self, driver, events=None, notifier=None, on_change=None, event_log=None
+        self, driver, events=None, notifier=None, on_change=None, event_log=None, on_record=None
     ) -> None:
-        """Give the task its driver, event handler and notification hook,
-        ``on_change(task)``, called on the driver whenever the state file's record of the
-        task may have changed, and the EventLog it publishes to."""
+        """Give the task its driver, event handler and notification hook, the EventLog
+        it publishes to, ``on_change(task)``, called on the driver whenever the task's
+        state or readiness may have changed, and ``on_record(task)``, called on the
+        driver when it has nothing more due and the task's record changed meanwhile."""
         self._driver = driver
         self._events = events
         self._notifier = notifier
         self._on_change = on_change
         self._event_log = event_log
+        self._on_record = on_record
 
     def changed(self) -> None:
-        """Tell the daemon that this task's record changed (driver thread)."""
+        """Tell the daemon that this task changed (driver thread): at once (its
+        dependents hear of each state), and its record once the driver settles."""
+        self._dirty = True
         if self._on_change is not None:
             self._on_change(self)
+
+    def settle(self) -> None:
+        """The driver has nothing more due (driver thread): hand on the record if it
+        changed. A restart moves twice, one dispatch after the other; one record then
+        is enough (building and queueing each cost the restart 0.1 ms)."""
+        if self._dirty:
+            self._dirty = False
+            if self._on_record is not None:
+                self._on_record(self)
 
     def publish(self, kind: str, fields: dict) -> None:
         """Add an event of this task to the daemon's EventLog (driver thread; cheap)."""
@@ -194,7 +209,7 @@ class Task(TaskConfig):
         """Activate a condition: schedule a poll now, register an event, join triggers."""
         self._active.add(cond)
         if isinstance(cond, PollCondition):
-            self._driver.schedule(cond, 0)
+            self._driver.schedule(cond, cond.first_check)
         elif isinstance(cond, EventCondition):
             cond.arm()
             cond.register()

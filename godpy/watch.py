@@ -56,6 +56,7 @@ class Watch(WatchReadiness, WatchConfig, Task):
         self._readiness = Readiness()  # set up from the config in _readiness_setup
         self._run = 0  # the program's runs so far: a timer of an earlier run is stale
         self._deadline = None  # the timer of the wait for readiness (start_timeout)
+        self._deadline_at = 0.0  # when it falls due, on the driver's clock
         self._dog = None  # the watchdog's timer
         super().__init__(plugins, **attrs)
 
@@ -81,11 +82,11 @@ class Watch(WatchReadiness, WatchConfig, Task):
 
     # -- helpers that install metrics ----------------------------------------------------
     def attach_runtime(
-        self, driver, events=None, notifier=None, on_change=None, event_log=None
+        self, driver, events=None, notifier=None, on_change=None, event_log=None, on_record=None
     ) -> None:
         """Task wiring, plus: our child's exit (SIGCHLD) reaches the driver as a message,
         and the process's starts, stops and exits reach the EventLog."""
-        super().attach_runtime(driver, events, notifier, on_change, event_log)
+        super().attach_runtime(driver, events, notifier, on_change, event_log, on_record)
         self._readiness_setup()
         if self._process is not None:
             self._process.on_exit = self._child_exited
@@ -297,6 +298,7 @@ class Watch(WatchReadiness, WatchConfig, Task):
             self.send_notification(names, message, priority, category, self._backoff)
 
     def _act(self, name: str, func, grace: float) -> None:
+        self.settle()  # an action may take long: the record (a stop's intent) goes first
         self.run_hooks("before", name)
         if name == "start" and not self._process.self_daemonizing:
             self.applog(logging.INFO, "start: %s", self.start)

@@ -22,13 +22,14 @@ def test_lists_conditions_with_attributes_units_and_provider():
     assert block.splitlines() == [
         f"memory_usage  [godpy {VERSION} (godpy.conditions.memory_usage:MemoryUsage)]",
         "    True when resident memory (RSS) is above ``above``.",
-        "    above       required  kilobytes",
-        "    interval    None      seconds",
-        "    notify      None",
-        "    pid_file    None",
-        "    times       1",
-        "    transition  None",
-        "    tree        False",
+        "    above        required  kilobytes",
+        "    first_check  0         seconds",
+        "    interval     None      seconds",
+        "    notify       None",
+        "    pid_file     None",
+        "    times        1",
+        "    transition   None",
+        "    tree         False",
     ]
 
 
@@ -65,7 +66,7 @@ def test_plugin_files_are_listed_with_their_path(tmp_path):
     code, out, _ = run("--plugins", str(tmp_path), "always_late")
     assert code == 0
     assert out.splitlines()[:2] == [f"always_late  [{tmp_path}/always_late.py]", "    True, late."]
-    assert "    minutes     5" in out
+    assert "    minutes      5" in out
 
 
 def test_unknown_name_exits_1_with_a_suggestion():

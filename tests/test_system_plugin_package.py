@@ -57,7 +57,7 @@ def test_installed_plugin_is_listed_with_its_distribution(venv, tmp_path):
     assert out.splitlines()[0] == (
         "load_average  [godpy-load-average 1.0.0 (godpy_load_average.load_average:LoadAverage)]"
     )
-    assert "    minutes     1" in out
+    assert "    minutes      1" in out
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import pytest
 from godpy.behavior import Behavior
 from godpy.condition import EventCondition, PollCondition, TriggerCondition
 from godpy.driver import Driver
+from godpy.errors import AttributeProblem
 from godpy.task import Task
 
 
@@ -149,6 +150,45 @@ def test_false_poll_reschedules_after_its_interval(clock):
     assert cond.calls == 1
     tick(driver, clock, 0.1)
     assert cond.calls == 2
+
+
+def test_first_check_delays_the_first_test_after_entering_the_state(clock):
+    """``first_check``: the first test comes that long after the state is entered, then
+    every ``interval``."""
+    t = make_task()
+    with t.transition("a", "b") as on:
+        cond = on.condition(Script, script=[False], interval=7, first_check="3s")
+    driver = monitor(t, clock)
+    assert cond.calls == 0 and driver.due_in(cond) == 3
+    tick(driver, clock, 3)
+    assert cond.calls == 1 and driver.due_in(cond) == 7
+
+
+def test_negative_first_check_is_refused():
+    t = make_task()
+    with t.transition("a", "b") as on, pytest.raises(AttributeProblem, match="first_check"):
+        on.condition(Script, script=[False], first_check=-1)
+
+
+def test_a_burst_of_moves_hands_on_one_record_when_the_driver_settles(clock):
+    """Every move tells the daemon at once (dependents hear of each state), but the
+    record goes once, when nothing more is due."""
+    t = make_task()
+    with t.transition("a", "b") as on:
+        on.condition(Script, script=[True])
+    with t.transition("b", "c") as on:
+        on.condition(Script, script=[True])
+    changes, records = [], []
+    t.prepare()
+    driver = Driver(t, clock=clock)
+    t.attach_runtime(driver, on_change=lambda task: changes.append(task.state),
+                     on_record=lambda task: records.append(task.state))  # fmt: skip
+    driver.message("monitor")
+    driver.run_pending()
+    assert changes == ["a", "b", "c"]
+    assert records == ["c"]
+    tick(driver, clock)
+    assert records == ["c"]  # nothing changed since
 
 
 def test_move_detaches_old_conditions_and_attaches_new(clock):
