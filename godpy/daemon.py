@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from godpy import config, reload, sd_notify
 from godpy import log as godlog
+from godpy.children import any_exited
 from godpy.dependencies import Graph, ready
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
@@ -101,6 +102,7 @@ class Daemon:
     def load(self) -> None:
         """Start the event system, then load and check the config (raises ConfigError)."""
         events = self.use_events and self.events.start()
+        self.children.owners_reap = bool(events)  # each driver reaps on its exit event
         try:
             session = config.load(
                 self.config_path, events, self.children, insecure=self.insecure_config
@@ -420,12 +422,19 @@ class Daemon:
             except queue.Empty:
                 item = None
             now = time.monotonic()
-            # a scan of every child: on SIGCHLD, and rarely as a safety net (each second,
-            # it was most of an idle daemon's CPU at 200 watches)
-            if item == signal.SIGCHLD or (item is None and now >= self._reaped_at + REAP_EVERY):
+            # a scan of every child: on SIGCHLD when some child has exited and is not
+            # reaped yet, when an owner is due to hear of one, and rarely as a safety net
+            # (each second, it was most of an idle daemon's CPU at 200 watches)
+            recheck = self.children.recheck_in(now)
+            if item == signal.SIGCHLD:
                 self._child_signalled = False  # a SIGCHLD from now on is queued again
+            if (
+                (item == signal.SIGCHLD and any_exited())
+                or (recheck is not None and recheck <= 0 and now >= self._reaped_at + 0.05)
+                or now >= self._reaped_at + REAP_EVERY
+            ):
                 self._reaped_at = now
-                self.children.reap()
+                self.children.reap(now)
             if isinstance(item, tuple):
                 self._serve(item)
             elif item in _STOP_SIGNALS:
@@ -487,7 +496,8 @@ class Daemon:
         held = None if self.state is None else self.state.save_due_in(now)
         if held is not None:
             return held
-        return min(1.0, self.systemd.wait(now))
+        recheck = self.children.recheck_in(now)
+        return min(1.0, self.systemd.wait(now), 1.0 if recheck is None else max(recheck, 0.05))
 
     def _status_line(self) -> str:
         # states as the drivers last set them: a full snapshot of each watch every second

@@ -15,6 +15,7 @@ from godpy import pids
 from godpy.command_runner import argv_for
 from godpy.credentials import Credentials
 from godpy.pids import describe_status, read_pid_file, remove_pid_file, write_pid_file
+from godpy.children import OWNER_GRACE, any_exited, exited
 from godpy.process import Children, Process, ProcessSpec
 
 integration = pytest.mark.integration
@@ -627,6 +628,24 @@ def test_children_reap_leaves_no_zombie(harness, tmp_path):
     assert harness.children.reap() == 0
     assert zombie_children() - before == set()
     assert not os.path.exists(f"/proc/{pid}")
+
+
+@integration
+def test_an_owner_that_reaps_on_exit_events_is_told_only_after_a_grace():
+    """With exit events the owner reaps its own child at once: a scan tells it of an
+    exited child only when it is still there OWNER_GRACE seconds after the first sight,
+    and then the owner (here: nobody, so the scan) reaps it."""
+    children = Children()
+    children.owners_reap = True
+    told = []
+    child = subprocess.Popen(["true"])
+    children.add(child, lambda: told.append(child.pid) or False)
+    wait_until(lambda: exited(child.pid), what="the child exited")
+    assert any_exited()
+    assert children.reap(now=100.0) == 1 and told == []
+    assert children.recheck_in(100.1) == pytest.approx(OWNER_GRACE - 0.1)
+    assert children.reap(now=100.0 + OWNER_GRACE) == 0 and told == [child.pid]
+    assert children.recheck_in(200.0) is None and child.returncode == 0
 
 
 @integration
