@@ -10,7 +10,7 @@ from typing import Any
 from godpy.behavior import BehaviorError
 from godpy.command_runner import run_command
 from godpy.condition import EventCondition, PollCondition, TriggerCondition, normalize_notify
-from godpy.log import get_logger
+from godpy.log import get_logger, watch_log
 from godpy.task_config import LIFECYCLE, UNMONITORED, TaskConfig
 
 
@@ -93,7 +93,7 @@ class Task(TaskConfig):
 
     def applog(self, level: int, message: str, *args) -> None:
         """Log ``"<name> <message>"`` and keep it in this task's log ring."""
-        get_logger().log(level, f"{self.name} {message}", *args, extra={"watch": self.name})
+        watch_log(level, f"{self.name} {message}", args, self.name)
 
     # -- state machine (driver thread only) ----------------------------------------------
     def move(self, to_state: str) -> None:
