@@ -5,10 +5,11 @@ Shared by process control and by the conditions that look at a watched process.
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import signal
+
+from godpy import swap_file
 
 
 def describe_status(returncode: int) -> str:
@@ -22,78 +23,14 @@ def describe_status(returncode: int) -> str:
 
 
 def write_pid_file(path: str, pid: int) -> None:
-    """Write ``pid`` to ``path`` atomically (a reader never sees a partial file).
-
-    The new pid goes into a hidden spare beside the pid file (``.NAME.spare``), and the
-    two swap names in one ``renameat2(RENAME_EXCHANGE)``: the pid file is always a
-    whole one, and no inode is made or freed. A new file renamed over the old one, as
-    before, made ext4 allocate an inode on every start: 0.3 to 0.45 ms of CPU, a sixth
-    of a restart. Without the swap (no pid file yet, or a filesystem that cannot), the
-    spare is renamed into place.
-    """
-    # The folder is one only godpy's user may write (checked at load), so a fixed spare
-    # name is safe; O_NOFOLLOW still refuses a link planted there.
-    spare = _spare(path)
-    data = str(pid).encode()
-    try:
-        fd = os.open(spare, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        os.fchmod(fd, 0o644)  # whatever the umask
-    try:
-        os.pwrite(fd, data, 0)
-        os.ftruncate(fd, len(data))
-    finally:
-        os.close(fd)
-    if not _exchange(spare, path):
-        os.replace(spare, path)
+    """Write ``pid`` to ``path`` atomically (a reader never sees a partial file), by a
+    swap with its hidden spare (``swap_file``: no inode made per start)."""
+    swap_file.write(path, str(pid).encode(), 0o644)
 
 
 def remove_pid_file(path: str) -> None:
     """Delete the pid file ``path`` and its spare (nothing there is fine)."""
-    for name in (path, _spare(path)):
-        try:
-            os.unlink(name)
-        except FileNotFoundError:
-            pass
-
-
-def _spare(path: str) -> str:
-    return os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.spare")
-
-
-def _exchange(a: str, b: str) -> bool:
-    """Swap the names ``a`` and ``b`` atomically; False when this cannot (``b`` does not
-    exist, the filesystem or the C library cannot swap)."""
-    renameat2 = _renameat2()
-    if renameat2 is None:
-        return False
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    import ctypes
-
-    code = ctypes.get_errno()
-    if code in (errno.ENOENT, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV):
-        return False
-    raise OSError(code, os.strerror(code), b)
-
-
-_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
-
-
-@functools.cache
-def _renameat2():
-    """glibc's renameat2 (2.28 and later), or None."""
-    import ctypes
-
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return None
-    at, name = ctypes.c_int, ctypes.c_char_p
-    function.argtypes = [at, name, at, name, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
+    swap_file.remove(path)
 
 
 def read_pid_file(path: str) -> tuple[int, float] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 
+from godpy import swap_file
 from godpy.log import get_logger
 from godpy.pids import start_ticks
 from godpy.trust import trust_problem
@@ -154,21 +155,5 @@ class StateFile:
         )
 
     def _replace_with(self, data: bytes) -> None:
-        folder = os.path.dirname(self.path)
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dirfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        swap_file.write(self.path, data, 0o600, durable=True)

@@ -11,11 +11,11 @@ import time
 import pytest
 from conftest import alive, probe_argv, read_lines, read_pid, wait_until
 
-from godpy import pids
+from godpy import swap_file
+from godpy.children import OWNER_GRACE, any_exited, exited
 from godpy.command_runner import argv_for
 from godpy.credentials import Credentials
 from godpy.pids import describe_status, read_pid_file, remove_pid_file, write_pid_file
-from godpy.children import OWNER_GRACE, any_exited, exited
 from godpy.process import Children, Process, ProcessSpec
 
 integration = pytest.mark.integration
@@ -211,7 +211,7 @@ def test_write_pid_file_replaces_the_file_atomically(tmp_path):
 def test_write_pid_file_without_a_swap_renames_the_spare(tmp_path, monkeypatch):
     """A filesystem (or C library) that cannot swap names gets the spare renamed into
     place: still whole, never a partial file."""
-    monkeypatch.setattr(pids, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(swap_file, "_exchange", lambda a, b: False)
     path = tmp_path / "w.pid"
     for pid in (1234, 5):
         write_pid_file(str(path), pid)
@@ -219,15 +219,26 @@ def test_write_pid_file_without_a_swap_renames_the_spare(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["w.pid"]
 
 
-def test_write_pid_file_refuses_a_planted_link_as_its_spare(tmp_path):
-    """The spare is opened without following links: a link there is refused, and the
-    file it points to is untouched."""
+@pytest.mark.parametrize("plant", ["link", "fifo", "hard link"])
+def test_write_pid_file_replaces_whatever_was_planted_as_its_spare(tmp_path, plant):
+    """Only a plain file of godpy's own with one name serves as the spare: a link, a
+    fifo (which would block the open) or a second name of another file is removed, the
+    file it led to is untouched, and the pid file is written."""
     victim = tmp_path / "victim"
     victim.write_text("keep")
-    os.symlink(victim, tmp_path / ".w.pid.spare")
-    with pytest.raises(OSError):
-        write_pid_file(str(tmp_path / "w.pid"), 1234)
+    spare = tmp_path / ".w.pid.spare"
+    if plant == "link":
+        os.symlink(victim, spare)
+    elif plant == "fifo":
+        os.mkfifo(spare)
+    else:
+        os.link(victim, spare)
+    write_pid_file(str(tmp_path / "w.pid"), 1234)
     assert victim.read_text() == "keep"
+    assert (tmp_path / "w.pid").read_text() == "1234"
+    write_pid_file(str(tmp_path / "w.pid"), 5678)
+    assert victim.read_text() == "keep"
+    assert (tmp_path / "w.pid").read_text() == "5678"
 
 
 @pytest.mark.parametrize("text", ["", "abc", "12 34", "-5"])
