@@ -243,6 +243,7 @@ class EventCondition(Condition):
         def fire(payload=None):
             task.trigger(self, token, payload)
 
+        fire.takes_ticket = True  # the driver gives up an exit's backlog ticket
         return fire
 
     def arm(self) -> None:

@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from godpy.backlog import Backlog
 from godpy.log import get_logger
 
 _RECENT = 4096  # exits remembered for a registration that comes just too late
@@ -30,6 +31,8 @@ class EventHandler:
         #: pid -> (monotonic time, payload) of recent exits nobody was registered for
         self._recent: OrderedDict[int, tuple[float, dict]] = OrderedDict()
         self.backend = None
+        #: exits handed to drivers and not acted on yet (a burst's starts come first)
+        self.backlog = Backlog()
 
     @property
     def loaded(self) -> bool:
@@ -105,7 +108,10 @@ class EventHandler:
                 if len(self._recent) > _RECENT:
                     self._recent.popitem(last=False)
         for callback in callbacks or ():
-            callback(payload)
+            if getattr(callback, "takes_ticket", False):  # a driver's: it says when done
+                callback({**payload, "ticket": self.backlog.enter()})
+            else:
+                callback(payload)
 
     def _overflow(self) -> None:
         self._on_overflow()

@@ -34,6 +34,7 @@ class Task(TaskConfig):
         self._on_change: Callable | None = None
         self._on_record: Callable | None = None
         self._dirty = False  # the record changed since the daemon last had it
+        self._ticket = None  # the backlog ticket of the exit event being handled
         self._event_log = None  # the daemon's EventLog (``godpy events``)
         self._halted: str | None = None  # the intent a daemon shutdown left alone
         self._halted_retry_at: float | None = None  # and the retry it cancelled
@@ -261,10 +262,26 @@ class Task(TaskConfig):
 
     def trigger(self, cond, token: int, payload=None) -> None:
         """Post an event or trigger of ``cond`` to the front of the driver's queue."""
-        self._driver.message("handle_event", cond, token, payload)
+        future = self._driver.message("handle_event", cond, token, payload)
+        ticket = payload.get("ticket") if isinstance(payload, dict) else None
+        if ticket is not None:  # a driver that will never serve it holds nobody up
+            future.add_done_callback(lambda _: ticket.done())
 
     def handle_event(self, cond, token: int, payload=None) -> None:
-        """React to a fired event or trigger condition, unless it is stale."""
+        """React to a fired event or trigger condition, unless it is stale.
+
+        An exit event's backlog ticket (``backlog``) is done once this returns, or
+        earlier, when the task has acted on it (a Watch: its new process started)."""
+        ticket = payload.pop("ticket", None) if isinstance(payload, dict) else None
+        self._ticket = ticket
+        try:
+            self._handle_event(cond, token, payload)
+        finally:
+            self._ticket = None
+            if ticket is not None:
+                ticket.done()
+
+    def _handle_event(self, cond, token: int, payload=None) -> None:
         if cond not in self._active or not cond.is_current(token):
             self.applog(logging.DEBUG, "ignored stale event from %s", type(cond).__name__)
             return

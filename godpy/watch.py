@@ -304,10 +304,20 @@ class Watch(WatchReadiness, WatchConfig, Task):
             self.applog(logging.INFO, "start: %s", self.start)
         func()
         if name == "start":
+            self._after_start()
             self._begin_run()
         self.run_hooks("after", name)
         if grace + self.grace > 0:
             self._sleep(grace + self.grace)
+
+    def _after_start(self) -> None:
+        """The new process runs (its pid file written): if this start answers an exit,
+        other exits of a burst may still wait for their drivers; their starts come
+        before the rest of this one's bookkeeping (``backlog``)."""
+        ticket, self._ticket = self._ticket, None
+        if ticket is not None:
+            ticket.done()
+            ticket.backlog.wait_clear()
 
     def _restart(self) -> None:
         self.run_hooks("before", "restart")

@@ -1,5 +1,7 @@
 """Netlink backend: decoding exit events, real exits, threads, and socket overflow."""
 
+import os
+import socket
 import struct
 import subprocess
 import sys
@@ -8,7 +10,13 @@ import threading
 import pytest
 from conftest import needs_root, wait_until
 
-from godpy.netlink_handler import PROC_EVENT_EXIT, NetlinkHandler, parse_exits
+from godpy.netlink_handler import (
+    PROC_EVENT_EXIT,
+    NetlinkHandler,
+    attach_exit_filter,
+    parse_exits,
+    proc_event_socket_class,
+)
 
 
 def _datagram(what, pid, tgid, status):
@@ -77,6 +85,42 @@ def test_thread_exits_are_not_reported_as_process_exits(handler):
     finally:
         proc.kill()
         proc.wait()
+
+
+@needs_root
+def test_the_kernel_hands_on_only_process_exits():
+    """With the socket filter, forks, execs and thread exits never reach the socket:
+    every datagram read is the exit of a process."""
+    sock = proc_event_socket_class()()
+    try:
+        sock.bind()
+        sock.control(listen=True)
+        attach_exit_filter(sock)
+        raw = socket.socket(fileno=os.dup(sock.fileno()))
+        raw.setblocking(False)
+        code = "import threading; t = threading.Thread(target=lambda: None); t.start(); t.join()"
+        child = subprocess.Popen([sys.executable, "-c", code])  # a fork, an exec, a thread
+        child.wait()
+        marker = subprocess.Popen(["true"])
+        marker.wait()
+        seen = []
+
+        def read():
+            try:
+                data = raw.recv(65536)
+            except BlockingIOError:
+                return False
+            seen.append(data)
+            return any(pid == marker.pid for d in seen for pid, _, _ in parse_exits(d))
+
+        wait_until(read, what="the marker's exit")
+        exits = [e for d in seen for e in parse_exits(d)]
+        assert len(exits) == len(seen)  # nothing but exits came through
+        assert all(pid == tgid for pid, tgid, _ in exits)  # of processes, not threads
+        assert child.pid in [pid for pid, _, _ in exits]
+        raw.close()
+    finally:
+        sock.close()
 
 
 @needs_root
