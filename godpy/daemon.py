@@ -525,11 +525,21 @@ class Daemon:
         self.systemd.stopping()
         deadline = time.monotonic() + self.terminate_timeout()
         failed = []
+        backlog = self.events.backlog
         for layer in self.graph.shutdown_layers():  # dependents before what they need
             pending = []
             for task in (self.tasks[name] for name in layer):
-                if task.driver is not None:  # halt keeps each task's intent in the state file
-                    pending.append((task, task.driver.message("halt")))
+                if task.driver is None:
+                    continue
+                # halt keeps each task's intent in the state file; a watch's ticket: every
+                # stop signal of the layer goes before the bookkeeping of any (backlog)
+                if isinstance(task, Watch):
+                    ticket = backlog.enter()
+                    future = task.driver.message("halt", ticket)
+                    future.add_done_callback(lambda _, t=ticket: t.done())
+                else:
+                    future = task.driver.message("halt")
+                pending.append((task, future))
             for task, future in pending:
                 try:
                     future.result(max(0.0, deadline - time.monotonic()))

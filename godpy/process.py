@@ -93,6 +93,8 @@ class Process:
         #: ``on_event(kind, fields)``: a start, stop, exit or failed start, for the
         #: daemon's EventLog (the watch sets it)
         self.on_event: Callable[[str, dict], None] | None = None
+        #: called when a stop has sent its signal, before it waits (the watch sets it)
+        self.on_sent: Callable[[], object] | None = None
         #: NOTIFY_SOCKET (and WATCHDOG_USEC) for an sd_notify watch (set before it runs)
         self.notify_env: dict[str, str] | None = None
 
@@ -486,7 +488,9 @@ class Process:
                     target.stop(signal.SIGKILL, 5.0, self._log, self.reap)
             elif not target or target.gone():
                 self._log(20, "stop: process is not running")
-            elif target.stop(self.spec.stop_signal, self.spec.stop_timeout, self._log, self.reap):
+            elif target.stop(
+                self.spec.stop_signal, self.spec.stop_timeout, self._log, self.reap, self.on_sent
+            ):
                 self._log(20, "process stopped")
         finally:
             self._stopping = False

@@ -93,7 +93,14 @@ class Target:
             return False
         return self.pgid is None or not live_members(self.pgid)
 
-    def stop(self, sig: int, timeout: float, log: Callable, reap: Callable[[], object]) -> bool:
+    def stop(
+        self,
+        sig: int,
+        timeout: float,
+        log: Callable,
+        reap: Callable[[], object],
+        sent: Callable[[], object] | None = None,
+    ) -> bool:
         """Send ``sig`` then SIGCONT, wait ``timeout``, then SIGKILL; True when all went.
 
         Args:
@@ -101,10 +108,13 @@ class Target:
             timeout: seconds before SIGKILL.
             log: ``log(level, message, *args)``.
             reap: collects our own child's exit status while waiting (no zombie counts).
+            sent: called once the signal is sent, before the wait.
         """
         if self.send(sig):
             log(20, "sent %s to %s", signal_name(sig), self.describe())
         self.send(signal.SIGCONT)  # a stopped process acts on the signal only once continued
+        if sent is not None:
+            sent()
         if self.wait(timeout, reap):
             return True
         self.send(signal.SIGKILL)

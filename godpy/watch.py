@@ -57,6 +57,7 @@ class Watch(WatchReadiness, WatchConfig, Task):
         self._run = 0  # the program's runs so far: a timer of an earlier run is stale
         self._deadline = None  # the timer of the wait for readiness (start_timeout)
         self._deadline_at = 0.0  # when it falls due, on the driver's clock
+        self._stop_ticket = None  # the shutdown backlog's ticket of a halt under way
         self._dog = None  # the watchdog's timer
         super().__init__(plugins, **attrs)
 
@@ -91,6 +92,7 @@ class Watch(WatchReadiness, WatchConfig, Task):
         if self._process is not None:
             self._process.on_exit = self._child_exited
             self._process.on_event = self.publish
+            self._process.on_sent = self._signal_sent
 
     def use_output(self, channel) -> None:
         """Capture the program's output through ``channel`` (the daemon's output keeper;
@@ -315,9 +317,13 @@ class Watch(WatchReadiness, WatchConfig, Task):
         other exits of a burst may still wait for their drivers; their starts come
         before the rest of this one's bookkeeping (``backlog``)."""
         ticket, self._ticket = self._ticket, None
-        if ticket is not None:
-            ticket.done()
-            ticket.backlog.wait_clear()
+        _yield_to_backlog(ticket)
+
+    def _signal_sent(self) -> None:
+        """A stop has sent its signal: at shutdown, the other watches' signals come
+        before the rest of this stop (``backlog``)."""
+        ticket, self._stop_ticket = self._stop_ticket, None
+        _yield_to_backlog(ticket)
 
     def _restart(self) -> None:
         self.run_hooks("before", "restart")
@@ -486,14 +492,23 @@ class Watch(WatchReadiness, WatchConfig, Task):
         if theirs.ready:
             mine.passed = set(mine.checks)
 
-    def halt(self) -> None:
-        """The daemon shuts down: stop monitoring and stop the process, keeping intent."""
-        super().halt()
-        self._action = "stopping"
+    def halt(self, ticket=None) -> None:
+        """The daemon shuts down: stop monitoring and stop the process, keeping intent.
+
+        ``ticket``: this stop's place in the shutdown's backlog, given up once the
+        signal is sent: every watch's signal goes before any watch's bookkeeping."""
+        self._stop_ticket = ticket
         try:
-            self.action("stop")
+            super().halt()
+            self._action = "stopping"
+            try:
+                self.action("stop")
+            finally:
+                self._action = None
         finally:
-            self._action = None
+            self._stop_ticket = None
+            if ticket is not None:
+                ticket.done()
         self.changed()
 
     def remove_file(self, path: str) -> bool:
@@ -554,3 +569,12 @@ class Watch(WatchReadiness, WatchConfig, Task):
 def _none() -> list[str]:
     """No dependency is unmet (a watch outside a daemon)."""
     return []
+
+
+def _yield_to_backlog(ticket) -> None:
+    """The urgent part of a driver's work is done (a start answering an exit, a stop's
+    signal at shutdown): give up ``ticket``, and let the drivers that still have theirs
+    to do go first (``backlog``)."""
+    if ticket is not None:
+        ticket.done()
+        ticket.backlog.wait_clear()

@@ -660,6 +660,18 @@ def test_an_owner_that_reaps_on_exit_events_is_told_only_after_a_grace():
 
 
 @integration
+def test_a_stop_says_when_its_signal_is_sent(harness, tmp_path):
+    """``on_sent`` runs once, after the stop signal went out and before the wait (the
+    shutdown's backlog: every signal before anyone's bookkeeping)."""
+    proc, pid = harness.probe(tmp_path / "rec")
+    seen = []
+    proc.on_sent = lambda: seen.append(proc.last_exit)
+    proc.stop()
+    assert seen == [None]  # the process had not been collected yet: the wait came after
+    assert proc.last_exit is not None and not alive(pid)
+
+
+@integration
 def test_children_reap_counts_the_ones_still_running(harness, tmp_path):
     """Children.reap() returns how many spawned children are still running."""
     quick = harness.process(probe_argv(tmp_path / "q", "--exit", "0"), name="q")

@@ -4,6 +4,7 @@ import logging
 
 import pytest
 
+from godpy.backlog import Backlog
 from godpy.behavior import Behavior
 from godpy.condition import EventCondition, PollCondition, TriggerCondition
 from godpy.driver import Driver
@@ -528,6 +529,32 @@ def test_event_moves_the_task(clock, godlog):
     driver.run_pending()
     assert t.state == "b"
     assert "t [trigger] exited {'pid': 42} (Exit)" in messages(godlog, logging.INFO)
+
+
+def test_an_exit_events_backlog_ticket_is_given_up_once_it_is_handled(clock):
+    """The ticket an exit event carries is done once its driver has handled it, and
+    the payload the conditions see does not carry it."""
+    t = make_task()
+    with t.transition("a", "b") as on:
+        ev = on.condition(Exit)
+    driver = monitor(t, clock)
+    backlog = Backlog(clock)
+    ev._fire({"pid": 42, "ticket": backlog.enter()})
+    assert backlog.pending == 1
+    driver.run_pending()
+    assert t.state == "b" and backlog.pending == 0
+    assert ev.info == "exited {'pid': 42}"
+
+
+def test_a_ticket_for_a_stopped_driver_holds_nobody_up(clock):
+    t = make_task()
+    with t.transition("a", "b") as on:
+        ev = on.condition(Exit)
+    driver = monitor(t, clock)
+    driver.shutdown(timeout=0)
+    backlog = Backlog(clock)
+    ev._fire({"pid": 42, "ticket": backlog.enter()})
+    assert backlog.pending == 0
 
 
 def test_event_with_wrong_token_is_ignored(clock):
