@@ -186,7 +186,7 @@ def test_unknown_name_suggests_and_lists():
 def test_units_of_a_subclass_extend_the_base_units():
     """A plugin's own `units` keeps the base's (interval stays in seconds)."""
     cls = type("Slow", (PollCondition,), {"limit": None, "units": {"limit": "seconds"}})
-    assert cls.units == {"interval": "seconds", "limit": "seconds"}
+    assert cls.units == {"interval": "seconds", "first_check": "seconds", "limit": "seconds"}
     assert cls(interval="2min").interval == 120
 
 
