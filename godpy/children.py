@@ -28,8 +28,6 @@ class Children:
         self._lock = threading.Lock()
         self._popens: dict[subprocess.Popen, Callable[[], bool] | None] = {}
         self._told: set[subprocess.Popen] = set()
-        #: owned children a scan saw exited, and when first (see ``reap``)
-        self._exited: dict[subprocess.Popen, float] = {}
         #: True while exit events reach the owners: they reap their children themselves
         self.owners_reap = False
 
@@ -39,25 +37,16 @@ class Children:
         with self._lock:
             self._popens[popen] = owner
             self._told.discard(popen)
-            self._exited.pop(popen, None)
 
     def discard(self, popen: subprocess.Popen) -> None:
         """Forget a child its owner has reaped."""
         with self._lock:
             self._popens.pop(popen, None)
             self._told.discard(popen)
-            self._exited.pop(popen, None)
 
-    def reap(self, now: float | None = None) -> int:
-        """Reap every finished unowned child, tell owners of finished owned ones; return
-        how many are still tracked.
-
-        With ``owners_reap`` (exit events reach the owners, and each reaps its own child
-        at once), an owner is told only of a child still there ``OWNER_GRACE`` seconds
-        after a scan first saw it exit: a burst of 200 restarts made dozens of scans,
-        and sent nearly every driver a message about a child it had reaped already.
-        """
-        now = time.monotonic() if now is None else now
+    def reap(self, owned: bool = True) -> int:
+        """Reap every finished unowned child, and (``owned``) tell owners of finished
+        owned ones; return how many are still tracked."""
         with self._lock:
             items = list(self._popens.items())
         for popen, owner in items:
@@ -66,34 +55,16 @@ class Children:
             elif owner is None or popen in self._told:
                 if owner is None and popen.poll() is not None:
                     self.discard(popen)
-            elif exited(popen.pid):
-                if self.owners_reap and now - self._first_exit(popen, now) < OWNER_GRACE:
-                    continue
-                with self._lock:
-                    self._exited.pop(popen, None)
+            elif owned and exited(popen.pid):
                 self._told.add(popen)
                 if not owner() and popen.poll() is not None:  # nobody will: reap it here
                     self.discard(popen)
         with self._lock:
             return len(self._popens)
 
-    def _first_exit(self, popen: subprocess.Popen, now: float) -> float:
-        """When a scan first saw ``popen`` exited (``now`` if this is the first); its
-        owner may have reaped and dropped it meanwhile: then it is not noted."""
-        with self._lock:
-            if popen not in self._popens:
-                return now
-            return self._exited.setdefault(popen, now)
 
-    def recheck_in(self, now: float) -> float | None:
-        """Seconds until an owner should be told of a child it has not reaped (None: no
-        such child)."""
-        with self._lock:
-            first = min(self._exited.values(), default=None)
-        return None if first is None else max(0.0, first + OWNER_GRACE - now)
-
-
-#: How long an owner that reaps on exit events has before the main loop tells it.
+#: How long a driver that reaps on exit events has before the main loop tells it of its
+#: exited child.
 OWNER_GRACE = 0.5
 
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import alive, probe_argv, read_lines, read_pid, wait_until
 
 from godpy import swap_file
-from godpy.children import OWNER_GRACE, any_exited, exited
+from godpy.children import any_exited, exited
 from godpy.command_runner import argv_for
 from godpy.credentials import Credentials
 from godpy.pids import describe_status, read_pid_file, remove_pid_file, write_pid_file
@@ -642,21 +642,20 @@ def test_children_reap_leaves_no_zombie(harness, tmp_path):
 
 
 @integration
-def test_an_owner_that_reaps_on_exit_events_is_told_only_after_a_grace():
-    """With exit events the owner reaps its own child at once: a scan tells it of an
-    exited child only when it is still there OWNER_GRACE seconds after the first sight,
-    and then the owner (here: nobody, so the scan) reaps it."""
+def test_a_scan_of_unowned_children_leaves_a_drivers_child_to_it():
+    """``reap(owned=False)`` (a SIGCHLD while drivers reap on exit events) reaps only
+    children nobody owns; a full scan tells the owner of its exited child, and then
+    (the owner will not reap it: here, nobody) reaps it."""
     children = Children()
-    children.owners_reap = True
     told = []
-    child = subprocess.Popen(["true"])
-    children.add(child, lambda: told.append(child.pid) or False)
-    wait_until(lambda: exited(child.pid), what="the child exited")
+    owned = subprocess.Popen(["true"])
+    unowned = subprocess.Popen(["true"])
+    children.add(owned, lambda: told.append(owned.pid) or False)
+    children.add(unowned)
+    wait_until(lambda: exited(owned.pid) and exited(unowned.pid), what="both exited")
     assert any_exited()
-    assert children.reap(now=100.0) == 1 and told == []
-    assert children.recheck_in(100.1) == pytest.approx(OWNER_GRACE - 0.1)
-    assert children.reap(now=100.0 + OWNER_GRACE) == 0 and told == [child.pid]
-    assert children.recheck_in(200.0) is None and child.returncode == 0
+    assert children.reap(owned=False) == 1 and told == [] and unowned.returncode == 0
+    assert children.reap() == 0 and told == [owned.pid] and owned.returncode == 0
 
 
 @integration
