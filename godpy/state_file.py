@@ -43,9 +43,12 @@ class StateFile:
     def __init__(self, path: str):
         self.path = os.path.abspath(path)
         self.records: dict[str, dict] = {}  # what the file holds (or will, once flushed)
-        #: each record's JSON text, made once per change: a burst of restarts rewrites the
-        #: file every GAP, and encoding every record each time was most of its cost
+        #: each record's JSON text (``"name": {...}``), made once per change: a burst of
+        #: restarts rewrites the file every GAP, and encoding every record each time was
+        #: most of its cost; at 1,000 watches so was encoding every name
         self._json: dict[str, str] = {}
+        self._order: list[str] | None = None  # the names, sorted (None: to sort again)
+        self._unticked: set[str] = set()  # records whose pid's start time is to be read
         self.dirty = False
         self._written_at = float("-inf")  # monotonic time of the last paced write
 
@@ -54,6 +57,9 @@ class StateFile:
         and the file rewritten at the next flush), and return them."""
         saved = self.read()
         self.records = {name: record for name, record in saved.items() if name in names}
+        self._json.clear()
+        self._order = None
+        self._unticked = {n for n, r in self.records.items() if r.get("start_ticks") is None}
         gone = sorted(set(saved) - set(self.records))
         if gone:
             get_logger().info("state file: dropped %s (no longer in the config)", ", ".join(gone))
@@ -72,14 +78,20 @@ class StateFile:
         pid = record.get("pid")
         if pid is not None and record.get("start_ticks") is None and old and old.get("pid") == pid:
             record["start_ticks"] = old.get("start_ticks")
+        if name not in self.records:
+            self._order = None
         self.records[name] = record
         self._json.pop(name, None)
+        if pid is not None and record.get("start_ticks") is None:
+            self._unticked.add(name)
         self.dirty = True
 
     def drop(self, name: str) -> None:
         """Task ``name`` is gone (removed, or replaced by one that will send its own)."""
         self._json.pop(name, None)
+        self._unticked.discard(name)
         if self.records.pop(name, None) is not None:
+            self._order = None
             self.dirty = True
 
     def save(self, now: float) -> None:
@@ -97,10 +109,12 @@ class StateFile:
         if not self.dirty:
             return
         self.dirty = False
-        for name, record in self.records.items():
-            if record.get("pid") is not None and record.get("start_ticks") is None:
+        for name in self._unticked:
+            record = self.records.get(name)
+            if record and record.get("pid") is not None and record.get("start_ticks") is None:
                 record["start_ticks"] = start_ticks(record["pid"])
                 self._json.pop(name, None)
+        self._unticked.clear()
         try:
             self._replace_with(self._document())
         except OSError as exc:
@@ -135,12 +149,15 @@ class StateFile:
 
     def _document(self) -> bytes:
         """The file's text: what ``write(self.records)`` writes, from the cached records."""
+        if self._order is None:
+            self._order = sorted(self.records)
         parts = []
-        for name in sorted(self.records):
+        for name in self._order:
             text = self._json.get(name)
             if text is None:
-                text = self._json[name] = json.dumps(self.records[name], sort_keys=True)
-            parts.append(f"{json.dumps(name)}: {text}")
+                record = json.dumps(self.records[name], sort_keys=True)
+                text = self._json[name] = f"{json.dumps(name)}: {record}"
+            parts.append(text)
         tasks = ", ".join(parts)
         return f'{{"tasks": {{{tasks}}}, "version": {VERSION}}}'.encode()
 
