@@ -177,6 +177,10 @@ class Watch(WatchReadiness, WatchConfig, Task):
         super().move(to_state)
         self._sync_readiness()
         self._settle_waiters()
+        # Dependents judge readiness from the snapshot, which is whole only now: the
+        # move's own notice (sent before the readiness was synced) could find an `up` db
+        # not ready yet, and the dependent then waited for a notice that never came.
+        self.changed()
 
     def action(self, name: str) -> None:
         """Run the start, stop or restart action, with hooks and grace periods."""

@@ -129,6 +129,27 @@ def tell(w, driver, text, pid=None, uid=None):
     settle(driver)
 
 
+def test_dependents_hear_of_up_once_the_snapshot_says_ready(tmp_path, clock):
+    """The last notice of a move comes after the readiness is synced: a dependent that
+    reads the snapshot then finds the watch ready (the notice of the move itself could
+    find an `up` watch not ready yet, and the dependent waited for ever)."""
+    w = Watch(name="db", start=["sleep", "60"], interval=1)
+    w.transition("init", "start")
+    w.build(str(tmp_path), Children())
+    w.prepare()
+    driver = Driver(w, clock=clock)
+    seen = []
+    w.attach_runtime(driver, on_change=lambda task: seen.append(ready(task.snapshot())))
+    driver.message("monitor")
+    try:
+        settle(driver)
+        assert w.state == "up" and seen[-1] is True
+    finally:
+        if w.pid:
+            os.kill(w.pid, signal.SIGKILL)
+            w.process.reap()
+
+
 def test_an_sd_notify_watch_is_up_but_not_ready_until_ready_1(make):
     w, driver = make(sd_notify=True)
     snap = w.snapshot()
