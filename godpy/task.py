@@ -125,7 +125,12 @@ class Task(TaskConfig):
         if landed != to_state:
             self.applog(logging.INFO, "landed in '%s'", landed)
             self.publish("state", {"from": to_state, "to": landed})
-        self.changed()
+        self.moved()
+        self.changed()  # last: the dependents judge the task from a whole snapshot
+
+    def moved(self) -> None:
+        """Hook run at the end of a move, before the daemon hears of it (Watch: its
+        readiness and the callers waiting for it follow the new state)."""
 
     def enable_state(self) -> None:
         """Attach the current state's conditions (after its action has run)."""

@@ -175,12 +175,13 @@ class Watch(WatchReadiness, WatchConfig, Task):
             self._process.reap()
             self._death = self._process.exit_reason() or "process is not running"
         super().move(to_state)
+
+    def moved(self) -> None:
+        """Readiness and the waiters follow the new state before the daemon hears of
+        it: a dependent judges readiness from the snapshot, and one that found an `up`
+        dependency not ready yet waited for a notice that never came."""
         self._sync_readiness()
         self._settle_waiters()
-        # Dependents judge readiness from the snapshot, which is whole only now: the
-        # move's own notice (sent before the readiness was synced) could find an `up` db
-        # not ready yet, and the dependent then waited for a notice that never came.
-        self.changed()
 
     def action(self, name: str) -> None:
         """Run the start, stop or restart action, with hooks and grace periods."""
