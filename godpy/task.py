@@ -267,24 +267,22 @@ class Task(TaskConfig):
 
     def trigger(self, cond, token: int, payload=None) -> None:
         """Post an event or trigger of ``cond`` to the front of the driver's queue."""
-        future = self._driver.message("handle_event", cond, token, payload)
         ticket = payload.get("ticket") if isinstance(payload, dict) else None
-        if ticket is not None:  # a driver that will never serve it holds nobody up
+        future = self._driver.message("handle_event", cond, token, payload)
+        if ticket is not None:  # given up once served, or never served (driver stopped)
             future.add_done_callback(lambda _: ticket.done())
 
     def handle_event(self, cond, token: int, payload=None) -> None:
         """React to a fired event or trigger condition, unless it is stale.
 
-        An exit event's backlog ticket (``backlog``) is done once this returns, or
-        earlier, when the task has acted on it (a Watch: its new process started)."""
-        ticket = payload.pop("ticket", None) if isinstance(payload, dict) else None
-        self._ticket = ticket
+        An exit event's backlog ticket (``backlog``) is given up once this returns
+        (``trigger``), or earlier, when the task has acted on it (a Watch: its new
+        process started)."""
+        self._ticket = payload.pop("ticket", None) if isinstance(payload, dict) else None
         try:
             self._handle_event(cond, token, payload)
         finally:
             self._ticket = None
-            if ticket is not None:
-                ticket.done()
 
     def _handle_event(self, cond, token: int, payload=None) -> None:
         if cond not in self._active or not cond.is_current(token):

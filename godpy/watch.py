@@ -501,7 +501,8 @@ class Watch(WatchReadiness, WatchConfig, Task):
         """The daemon shuts down: stop monitoring and stop the process, keeping intent.
 
         ``ticket``: this stop's place in the shutdown's backlog, given up once the
-        signal is sent: every watch's signal goes before any watch's bookkeeping."""
+        signal is sent (or, by the daemon, once the halt is done): every watch's signal
+        goes before any watch's bookkeeping."""
         self._stop_ticket = ticket
         try:
             super().halt()
@@ -512,8 +513,6 @@ class Watch(WatchReadiness, WatchConfig, Task):
                 self._action = None
         finally:
             self._stop_ticket = None
-            if ticket is not None:
-                ticket.done()
         self.changed()
 
     def remove_file(self, path: str) -> bool:
