@@ -18,7 +18,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from godpy import config, reload, sd_notify
 from godpy import log as godlog
-from godpy.children import OWNER_GRACE, any_exited
 from godpy.dependencies import Graph, ready
 from godpy.driver import Driver
 from godpy.event_handler import EventHandler
@@ -34,8 +33,6 @@ from godpy.state_file import default_path as default_state_path
 from godpy.task import UNMONITORED, Task
 from godpy.watch import Watch
 
-#: Seconds between two looks at every child without a SIGCHLD (which never gets lost).
-REAP_EVERY = 30.0
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _HANDLED = (*_STOP_SIGNALS, signal.SIGCHLD, signal.SIGHUP, signal.SIGUSR1)
 
@@ -90,8 +87,6 @@ class Daemon:
         self.state_path = state_path
         self.state: StateFile | None = None  # owned by the main loop
         self._child_signalled = False  # a SIGCHLD is queued for the main loop
-        self._reaped_at = float("-inf")  # when the main loop last looked at every child
-        self._scan_at: float | None = None  # when it looks at every child next (SIGCHLD)
         self.systemd = systemd or sd_notify.Notifier()  # only the main loop sends
         self.output = OutputKeeper(keeper_path(socket_path))
         self.metrics_address = metrics_address
@@ -423,28 +418,10 @@ class Daemon:
             except queue.Empty:
                 item = None
             now = time.monotonic()
-            # A scan of every child: on SIGCHLD; rarely, as a safety net (each second,
-            # it was most of an idle daemon's CPU at 200 watches). With exit events each
-            # driver reaps its own child at once, so a SIGCHLD scans only the children
-            # no driver owns, and every child OWNER_GRACE later, if one is unreaped by
-            # then (a scan of 1,000 children at each SIGCHLD competed with the restart
-            # itself for the GIL).
             if item == signal.SIGCHLD:
                 self._child_signalled = False  # a SIGCHLD from now on is queued again
-                if not self.children.owners_reap:
-                    self._reaped_at = now
-                    self.children.reap()
-                else:
-                    self.children.reap(owned=False)
-                    if self._scan_at is None:
-                        self._scan_at = now + OWNER_GRACE
-            if (self._scan_at is not None and now >= self._scan_at) or (
-                now >= self._reaped_at + REAP_EVERY
-            ):
-                self._scan_at = None
-                self._reaped_at = now
-                if any_exited():
-                    self.children.reap()
+                self.children.signalled(now)
+            self.children.tick(now)
             if isinstance(item, tuple):
                 self._serve(item)
             elif item in _STOP_SIGNALS:
@@ -506,8 +483,7 @@ class Daemon:
         held = None if self.state is None else self.state.save_due_in(now)
         if held is not None:
             return held
-        scan = 1.0 if self._scan_at is None else max(0.0, self._scan_at - now)
-        return min(1.0, self.systemd.wait(now), scan)
+        return min(1.0, self.systemd.wait(now), self.children.scan_in(now))
 
     def _status_line(self) -> str:
         # states as the drivers last set them: a full snapshot of each watch every second

@@ -12,7 +12,7 @@ import pytest
 from conftest import alive, probe_argv, read_lines, read_pid, wait_until
 
 from godpy import swap_file
-from godpy.children import any_exited, exited
+from godpy.children import OWNER_GRACE, any_exited, exited
 from godpy.command_runner import argv_for
 from godpy.credentials import Credentials
 from godpy.pids import describe_status, read_pid_file, remove_pid_file, write_pid_file
@@ -656,6 +656,26 @@ def test_a_scan_of_unowned_children_leaves_a_drivers_child_to_it():
     assert any_exited()
     assert children.reap(owned=False) == 1 and told == [] and unowned.returncode == 0
     assert children.reap() == 0 and told == [owned.pid] and owned.returncode == 0
+
+
+@integration
+def test_with_exit_events_a_sigchld_leaves_a_drivers_child_to_it_for_a_grace():
+    """With exit events, a SIGCHLD reaps the unowned children at once and looks at the
+    owned ones only OWNER_GRACE later (their drivers reap them first)."""
+    children = Children()
+    children.owners_reap = True
+    told = []
+    owned = subprocess.Popen(["sleep", "30"])
+    children.add(owned, lambda: told.append(owned.pid) or False)
+    children.tick(0.0)  # the first safety-net scan, before anything exited
+    owned.kill()
+    wait_until(lambda: exited(owned.pid), what="the child exited")
+    children.signalled(1.0)  # well within REAP_EVERY of that first scan
+    assert children.scan_in(1.0) == OWNER_GRACE and told == []
+    children.tick(1.0 + OWNER_GRACE / 2)
+    assert told == []
+    children.tick(1.0 + OWNER_GRACE)
+    assert told == [owned.pid] and owned.returncode == -9 and children.scan_in(2.0) == 1.0
 
 
 @integration
