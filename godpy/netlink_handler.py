@@ -108,26 +108,11 @@ def receiver(raw: socket.socket):
     lets go of the GIL for each datagram, and when 200 programs die at once, 200 busy
     drivers make the netlink thread wait for it again every time: their exits reached
     them over half a second. Reading the whole queue in one turn hands every exit out
-    at once (the reads are non-blocking, so holding the GIL costs nothing). Without
-    ctypes, Python's ``recv`` reads one datagram a turn.
+    at once (the reads are non-blocking, so holding the GIL costs nothing).
     """
-    try:
-        import ctypes
+    import ctypes
 
-        recv = ctypes.PyDLL(None, use_errno=True).recv
-    except (ImportError, OSError, AttributeError):
-        recv = None
-    if recv is None:
-
-        def one() -> tuple[list[bytes], bool]:
-            try:
-                return [raw.recv(65536)], False
-            except OSError as exc:
-                if exc.errno == errno.ENOBUFS:
-                    return [], True
-                raise
-
-        return one
+    recv = ctypes.PyDLL(None, use_errno=True).recv
     recv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     recv.restype = ctypes.c_ssize_t
     fd, buffer, size = raw.fileno(), ctypes.create_string_buffer(65536), 65536
