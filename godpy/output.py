@@ -11,6 +11,7 @@ through one lock.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import socket
@@ -20,7 +21,7 @@ import threading
 from concurrent.futures import Future
 
 from godpy.log import get_logger
-from godpy.output_spare import Spare
+from godpy.output_spare import FIRST_SLOT, Spare
 from godpy.output_wire import close_all, receive, send
 from godpy.socket_file import peer_uid
 
@@ -57,6 +58,7 @@ class OutputKeeper:
         self._closing = False
         self._short = False  # told once that pipes ran out
         self._spare: Spare | None = None
+        self._slots: dict[str, int] = {}  # watch -> its place among the spare's slots
         self.adopted = False  # True when an earlier godpy's keeper was found
 
     @property
@@ -147,18 +149,61 @@ class OutputKeeper:
         return ours, popen
 
     def _spawn_spare(self) -> None:
-        """The spare keeps a copy of each read end for us (``output_spare``)."""
+        """The spare keeps the pipe ends godpy does not (``output_spare``)."""
         try:
-            sock, _popen = self._launch(spare=True)
+            sock, popen = self._launch(spare=True)
         except OSError as exc:
             get_logger().warning("output capture: no spare (%s); godpy keeps the copies", exc)
             return
-        self._spare = Spare(sock)
+        self._spare = Spare(sock, popen.pid)
 
-    def keep(self, name: str, readers: tuple[int, int]) -> bool:
-        """Give the spare a copy of ``name``'s read ends; False when there is none (godpy
-        then keeps them itself)."""
-        return self._spare is not None and self._spare.keep(name, readers)
+    def keep(self, name: str, readers: tuple[int, int], writers: tuple[int, int]) -> bool:
+        """Give the spare ``name``'s read ends, and its write ends when it lends them (at
+        ``lent_at(name)``); False when there is no spare (godpy keeps them itself)."""
+        spare = self._spare
+        if spare is None:
+            return False
+        slots = ()
+        if spare.lends:
+            index = self._slots.setdefault(name, len(self._slots))
+            slots = [FIRST_SLOT + 4 * index + i for i in range(4)]
+        return spare.keep(name, readers, writers, slots)
+
+    def lent_at(self, name: str) -> tuple[int, int] | None:
+        """Where the spare keeps ``name``'s write ends, when it lends them."""
+        index = self._slots.get(name)
+        if index is None or not self.lends:
+            return None
+        return FIRST_SLOT + 4 * index + 2, FIRST_SLOT + 4 * index + 3
+
+    @property
+    def lends(self) -> bool:
+        """True while the spare lends write ends."""
+        return self._spare is not None and self._spare.lends
+
+    def borrow(self, where: tuple[int, int]) -> list[int]:
+        """Copies of write ends the spare keeps at ``where``.
+
+        Raises:
+            FileNotFoundError: nothing there (yet: the spare has not read the message).
+            OSError: it no longer lends (said once in the log).
+        """
+        spare = self._spare
+        if spare is None:
+            raise OSError("no spare")
+        try:
+            return spare.borrow(where)
+        except OSError as exc:
+            if exc.errno == errno.EBADF:
+                raise FileNotFoundError(exc.errno, exc.strerror) from None
+            if spare.lends:
+                spare.lends = False
+                get_logger().warning(
+                    "output capture: cannot borrow write ends from the spare (%s); godpy "
+                    "keeps them itself from now on",
+                    exc.strerror or exc,
+                )
+            raise
 
     def _use(self, sock: socket.socket) -> None:
         self._sock = sock
@@ -322,13 +367,20 @@ class OutputKeeper:
 
 
 class Channel:
-    """One watch's two pipes (stdout, stderr) and where their output goes."""
+    """One watch's two pipes (stdout, stderr) and where their output goes.
+
+    The pipes are made at the first start. The spare keeps both ends of each when it
+    can (``output_spare``); then godpy holds none between starts and borrows the write
+    ends for each start (``writers``, then ``spawned``)."""
 
     def __init__(self, keeper: OutputKeeper, name: str):
         self.keeper, self.name = keeper, name
         self.settings: dict = {}
         self._sent: dict | None = None
-        self._fds: tuple[int, int, int, int] | None = None  # out_r, out_w, err_r, err_w
+        # the ends godpy holds (None: not held): out_r, out_w, err_r, err_w
+        self._fds: tuple | None = None
+        self._ids: tuple | None = None  # (st_dev, st_ino) of the two write ends
+        self._borrowed: list[int] = []
 
     def configure(self, settings: dict) -> None:
         """Where the output goes (a reload may change it while the program runs: the
@@ -342,7 +394,8 @@ class Channel:
                 pass
 
     def writers(self) -> tuple[int, int] | None:
-        """The write ends for a new process (driver thread); None when capture is off.
+        """The write ends for a new process (driver thread; ``spawned`` once it has
+        forked); None when capture is off.
 
         The first start, and the first after a change, wait until the keeper has opened
         the log files (no wait without any).
@@ -361,6 +414,7 @@ class Channel:
                 self.keeper.out_of_pipes(exc)
                 return None
             self._fds = (out_r, out_w, err_r, err_w)
+            self._ids = (_identity(out_w), _identity(err_w))
         if fresh or self._sent != self.settings:
             files = bool(self.settings.get("log") or self.settings.get("err_log"))
             readers = (self._fds[0], self._fds[2]) if fresh else ()
@@ -371,15 +425,53 @@ class Channel:
                     self.release()
                 return None  # straight to the files, as without a keeper
             self._sent = None if problems else self.settings
-            if fresh and self.keeper.keep(self.name, readers):
-                # the spare holds the copies: a start forks with 2 descriptors a watch
-                # instead of 4 (at 1,000 watches, 0.5 ms of every restart)
+            if fresh and self.keeper.keep(self.name, readers, (self._fds[1], self._fds[3])):
+                # the spare holds the copies: a start forks with fewer descriptors (at
+                # 1,000 watches, each two a watch cost 0.45 ms of every restart)
                 os.close(out_r)
                 os.close(err_r)
                 self._fds = (None, out_w, None, err_w)
             if problems:
                 raise OSError("; ".join(problems))
-        return self._fds[1], self._fds[3]
+        return self._lent() or (self._fds[1], self._fds[3])
+
+    def _lent(self) -> list[int] | None:
+        """The write ends borrowed from the spare, once godpy no longer holds its own."""
+        if self._fds[1] is not None:
+            return None  # ours, until the spare is seen to have them (``spawned``)
+        where = self.keeper.lent_at(self.name)
+        got = self._borrow(where) if where is not None else None
+        if got is None:  # the spare died with them (or stopped lending): new pipes
+            self._fds = None
+            return list(self.writers() or ()) or None
+        self._borrowed = got
+        return got
+
+    def _borrow(self, where: tuple[int, int]) -> list[int] | None:
+        """Copies of the write ends at ``where`` in the spare, if they are this watch's."""
+        try:
+            got = self.keeper.borrow(where)
+        except OSError:
+            return None
+        if [_identity(fd) for fd in got] == list(self._ids):
+            return got
+        for fd in got:
+            os.close(fd)
+        return None
+
+    def spawned(self) -> None:
+        """The new process has its copies: give back the borrowed write ends; and once
+        the spare is seen to hold this watch's, godpy closes its own."""
+        borrowed, self._borrowed = self._borrowed, []
+        for fd in borrowed:
+            os.close(fd)
+        if self._fds is None or self._fds[1] is None:
+            return
+        where = self.keeper.lent_at(self.name)
+        if where is not None and (seen := self._borrow(where)) is not None:
+            for fd in seen:
+                os.close(fd)
+            self._close(1, 3)
 
     def resend(self, copies: list | None = None) -> None:
         """Hand the read ends (ours, or the spare's ``copies``, closed here) to a new
@@ -396,13 +488,27 @@ class Channel:
             if copies:
                 close_all([fd for fd in copies if fd is not None])
 
+    def _close(self, *slots: int) -> None:
+        fds = list(self._fds)
+        for slot in slots:
+            fd, fds[slot] = fds[slot], None
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._fds = tuple(fds)
+
     def release(self) -> None:
-        fds, self._fds = self._fds, None
-        for fd in [fd for fd in fds or () if fd is not None]:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        if self._fds is not None:
+            self._close(0, 1, 2, 3)
+        self._fds = None
+        self.spawned()
+
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
 
 
 def raise_open_files_limit(needed: int) -> None:

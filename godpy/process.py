@@ -435,7 +435,11 @@ class Process:
             return
         try:
             writers = self.output.writers() if self.output is not None else None
-            popen = self._spawn(self.spec.start, owner=self._owner, writers=writers)
+            try:
+                popen = self._spawn(self.spec.start, owner=self._owner, writers=writers)
+            finally:
+                if writers is not None:
+                    self.output.spawned()
         except (OSError, subprocess.SubprocessError, ValueError) as exc:  # unbalanced quotes
             self._exited_at = self._started_at
             self.last_exit = f"failed to start: {exc}"

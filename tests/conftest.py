@@ -277,3 +277,16 @@ def user_home(throwaway_user):
     os.chown(path, throwaway_user.uid, throwaway_user.gid)
     yield path
     shutil.rmtree(base, ignore_errors=True)
+
+
+def pipes_of(pid):
+    """The pipes (their inode numbers) among process ``pid``'s descriptors."""
+    found = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("pipe:["):
+            found.add(target)
+    return found

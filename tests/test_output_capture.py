@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import HEAD, cli, start_daemon, wait_all_up
-from conftest import alive, wait_until
+from conftest import alive, pipes_of, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +39,9 @@ def config(tmp_path, *blocks):
     return HEAD.format(pids=str(tmp_path / "pids")) + "".join(blocks)
 
 
-def keeper_pid(daemon_pid):
-    """The output keeper among the daemon's children."""
+def keeper_pid(daemon_pid, role=b"output_keeper.py"):
+    """The output keeper (or, with ``role=b"--hold"``, the spare) among the daemon's
+    children."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -51,7 +52,9 @@ def keeper_pid(daemon_pid):
                 ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
-        if any(a.endswith(b"output_keeper.py") for a in argv) and ppid == daemon_pid:
+        if ppid != daemon_pid or not any(a.endswith(b"output_keeper.py") for a in argv):
+            continue
+        if (b"--hold" in argv) == (role == b"--hold"):
             return int(entry)
     return None
 
@@ -166,6 +169,54 @@ def test_a_killed_keeper_is_replaced_and_the_program_lives(godpy_run, tmp_path, 
     size = log.stat().st_size
     wait_until(lambda: log.stat().st_size > size + 100, what="output reaching the log again")
     assert int(tmp_path.joinpath("pids", "ticker.pid").read_text()) == program  # no SIGPIPE
+    assert alive(program)
+
+
+def ticker_pid(tmp_path):
+    return int(tmp_path.joinpath("pids", "ticker.pid").read_text())
+
+
+def restart_ticker(run, tmp_path):
+    old = ticker_pid(tmp_path)
+    result = cli("restart", "ticker", socket=run.socket)
+    assert result.returncode == 0, result.stderr
+    wait_until(lambda: ticker_pid(tmp_path) != old, what="a new ticker")
+    wait_all_up(run.socket)
+    return ticker_pid(tmp_path)
+
+
+def test_between_starts_the_daemon_holds_no_end_of_a_watchs_pipes(godpy_run, tmp_path):
+    """The spare keeps both ends; each start borrows the write ends (a fork copies every
+    descriptor godpy holds). The program's output goes on into the same pipe."""
+    log = tmp_path / "ticker.log"
+    run = start_daemon(godpy_run, config(tmp_path, watch_block(
+        "ticker", TICKER, f"w.log = {str(log)!r}")))  # fmt: skip
+    wait_all_up(run.socket)
+    stdout = os.readlink(f"/proc/{ticker_pid(tmp_path)}/fd/1")
+    for _ in range(2):  # the first start lends the ends; the next ones borrow them
+        program = restart_ticker(run, tmp_path)
+    assert os.readlink(f"/proc/{program}/fd/1") == stdout  # the same pipe, start after start
+    assert stdout in pipes_of(keeper_pid(run.proc.pid, b"--hold"))
+    assert stdout not in pipes_of(run.proc.pid)
+    size = log.stat().st_size
+    wait_until(lambda: log.stat().st_size > size + 100, what="output reaching the log")
+
+
+def test_a_killed_spare_costs_a_watch_neither_its_start_nor_its_output(godpy_run, tmp_path, pids):
+    log = tmp_path / "ticker.log"
+    run = start_daemon(godpy_run, config(tmp_path, watch_block(
+        "ticker", TICKER, f"w.log = {str(log)!r}")))  # fmt: skip
+    wait_all_up(run.socket)
+    restart_ticker(run, tmp_path)  # its write ends are now in the spare only
+    spare = pids.add(keeper_pid(run.proc.pid, b"--hold"))
+    os.kill(spare, signal.SIGKILL)
+    wait_until(lambda: not alive(spare), what="the spare gone")
+    program = restart_ticker(run, tmp_path)
+    run.wait_log("cannot borrow write ends from the spare")
+    assert pipes_of(run.proc.pid) & {os.readlink(f"/proc/{program}/fd/1")}  # godpy keeps them
+    wait_until(lambda: "tick" in tail(run, "ticker", "-n", "1"), what="tail of the new ticker")
+    size = log.stat().st_size
+    wait_until(lambda: log.stat().st_size > size + 100, what="output reaching the log")
     assert alive(program)
 
 
