@@ -46,6 +46,10 @@ class Keeper:
         self.conn: socket.socket | None = None
         self.watches: dict[str, WatchOutput] = {}
         self.pipes: dict[int, tuple[WatchOutput, str]] = {}
+        #: the outputs holding a partial line (a shared file waits for its end): looked
+        #: at after each turn, instead of every watch's (1,000 watches made each message
+        #: and each chunk of output cost a scan of all of them)
+        self.partial: set[WatchOutput] = set()
         self.running = True
         if listener is not None:
             self.selector.register(listener, selectors.EVENT_READ, "listen")
@@ -90,9 +94,10 @@ class Keeper:
                 else:
                     self._drain(key.fd)
             now = time.monotonic()
-            for output in list(self.watches.values()):
-                if any(output.pending_since.values()):
-                    self.problems(output.name, output.flush_partial(now))
+            for output in list(self.partial):
+                self.problems(output.name, output.flush_partial(now))
+                if not any(output.pending_since.values()):
+                    self.partial.discard(output)
             if self.conn is None and not self.pipes:
                 break  # no daemon, no program: nothing left to keep
         for output in self.watches.values():
@@ -104,9 +109,7 @@ class Keeper:
                 pass
 
     def _timeout(self) -> float | None:
-        pending = [
-            since for w in self.watches.values() for since in w.pending_since.values() if since
-        ]
+        pending = [since for w in self.partial for since in w.pending_since.values() if since]
         if pending:
             return max(0.0, min(pending) + LINE_WAIT - time.monotonic())
         return 5.0 if self.conn is None else None
@@ -200,6 +203,8 @@ class Keeper:
                 self._forget_if_done(output)
                 return
             self.problems(output.name, output.take(stream, data, time.monotonic()))
+            if any(output.pending_since.values()):
+                self.partial.add(output)
             if not until_empty and len(data) < _READ:
                 return
 
@@ -207,6 +212,7 @@ class Keeper:
         if output.detached and output.pipes == 0:
             output.close()
             self.watches.pop(output.name, None)
+            self.partial.discard(output)
 
 
 def main(argv: list[str]) -> int:
