@@ -34,7 +34,12 @@ def config_location() -> str:
     wanted = LOADING_FILE.get()
     caller: FrameType | None = sys._getframe(1)
     frame = caller if wanted else None
-    while frame is not None:  # the config file's own line, when it is on the stack
+    while frame is not None:  # the config file's own line (compiled under that name)
+        if frame.f_code.co_filename == wanted:
+            return f"{wanted}:{frame.f_lineno}"
+        frame = frame.f_back
+    frame = caller if wanted else None
+    while frame is not None:  # the same, under another spelling of its name
         if _absolute(frame.f_code.co_filename) == wanted:
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back

@@ -85,16 +85,16 @@ class Graph:
             declared = names_of(getattr(task, "depends_on", None))
         except ValueError as exc:
             return [f"{where}: {exc}"]
-        known = set(self.tasks) | set(self.groups)
         texts = []
         for name in declared:
             if name == task.name or (name == task.group and name in self.groups):
                 what = "itself" if name == task.name else f"its own group '{name}'"
                 texts.append(f"{where}: depends_on names {what}; remove it")
-            elif name not in known:
+            elif name not in self.tasks and name not in self.groups:
+                known = (set(self.tasks) | set(self.groups)) - {task.name}
                 texts.append(
                     f"{where}: depends_on names unknown watch or group '{name}'"
-                    f"{suggest(name, known - {task.name})}"
+                    f"{suggest(name, known)}"
                 )
         return texts
 
