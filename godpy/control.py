@@ -68,6 +68,12 @@ def checked_name(value, what: str = "name", limit: int = MAX_NAME):
     return value
 
 
+#: A status row's fields before the task's snapshot fills them in.
+_ROW = {"name": None, "group": None, "state": None, "pid": None, "uptime": None,
+        "restarts": 0, "memory": None, "cpu": None, "reason": None, "next_start_in": None,
+        "kind": "task", "action": None}  # fmt: skip
+
+
 class ControlApi:
     """What the control socket serves, on top of a running Daemon.
 
@@ -123,22 +129,11 @@ class ControlApi:
         return sorted(rows, key=lambda r: (r["group"] or "", r["name"]))
 
     def _row(self, task, usage: bool = True) -> dict:
-        row = {
-            "name": task.name,
-            "group": task.group,
-            "state": task.state,
-            "pid": None,
-            "uptime": None,
-            "restarts": 0,
-            "memory": None,
-            "cpu": None,
-            "reason": None,
-            "next_start_in": None,
-            "kind": getattr(task, "kind", "task"),
-            "action": None,
-        }
+        row = dict(_ROW)
+        row["kind"] = getattr(task, "kind", "task")
         row.update(task.snapshot())
-        row["depends_on"] = list(names_of(getattr(task, "depends_on", None)))
+        depends = getattr(task, "depends_on", None)
+        row["depends_on"] = list(names_of(depends)) if depends else []
         row["ready"] = ready(row)
         if usage and row["pid"]:
             row["memory"], row["cpu"] = self._usage_of(row["pid"])

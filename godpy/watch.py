@@ -532,24 +532,26 @@ class Watch(WatchReadiness, WatchConfig, Task):
         self.applog(logging.INFO, "sent signal %s to pid %d", sig, pid)
         return pid
 
+    def _down_reason(self, cause: str | None) -> str | None:
+        """Why no process runs, for status."""
+        if self._cause and self._cause[0] in _EXIT_CAUSES:  # the exit status says it all
+            cause = None
+        if self._stopped and self._state == UNMONITORED:
+            cause = f"stopped by the operator ('godpy start {self.name}' starts it)"
+        proc = self._process
+        exit_reason = proc.exit_reason() if proc and not self._failure else None
+        reasons = [self._failure or cause, exit_reason]
+        return "; ".join(dict.fromkeys(r for r in reasons if r)) or None
+
     def snapshot(self) -> dict:
         """Plain data for status: name, group, state, pid, uptime, restarts, reason, and
         ``next_start_in`` (seconds until a start waiting out its backoff, else None)."""
         data = super().snapshot()
         proc = self._process
         pid, uptime = proc.observe() if proc else (None, None)
-        cause = data.get("reason")
-        if self._cause and self._cause[0] in _EXIT_CAUSES:  # the exit status says it all
-            cause = None
-        if self._stopped and self._state == UNMONITORED:
-            cause = f"stopped by the operator ('godpy start {self.name}' starts it)"
-        reasons = [self._failure or cause, None if self._failure else proc.exit_reason()]
-        data.update(
-            pid=pid,
-            uptime=uptime,
-            restarts=proc.restarts if proc else 0,
-            reason=None if pid else "; ".join(dict.fromkeys(r for r in reasons if r)) or None,
-        )
+        data["pid"], data["uptime"] = pid, uptime
+        data["restarts"] = proc.restarts if proc else 0
+        data["reason"] = None if pid else self._down_reason(data.get("reason"))
         if self._next_start_at is not None and self._driver is not None:
             data["next_start_in"] = round(self._next_start_in(), 3)
         held = self._held
@@ -559,11 +561,9 @@ class Watch(WatchReadiness, WatchConfig, Task):
                 data["reason"] = f"{self._blocked}; {data['reason']}"
         r = self._readiness
         up = data["state"] == "up" and pid is not None
-        data.update(
-            not_ready=r.not_ready() if up else None,
-            notify_status=r.status if pid else None,
-            late=r.late,
-        )
+        data["not_ready"] = r.not_ready() if up and r.configured else None
+        data["notify_status"] = r.status if pid else None
+        data["late"] = r.late
 
         if data["state"] == "up" and pid is None and data["action"] is None:
             data["state"] = "down"  # status never shows up without a live process
