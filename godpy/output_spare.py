@@ -44,7 +44,10 @@ def hold(conn: socket.socket) -> None:
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != hard:  # four ends a watch, at numbers from FIRST_SLOT: the most it may
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass  # a slot it cannot reach stays unused: godpy keeps those write ends
     kept: dict[str, int] = {}
     while True:
         try:
@@ -174,12 +177,15 @@ class Spare:
             self._pidfd = None
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
+# PyDLL: the call keeps the GIL (it never blocks); each release and retake of the GIL
+# was a turn for another thread in the middle of a start.
+_libc = ctypes.PyDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
 
 
 def _getfd(pidfd: int, fd: int) -> int:
     """pidfd_getfd(2): a copy (close-on-exec) of descriptor ``fd`` of the process."""
-    got = _libc.syscall(_SYS_PIDFD_GETFD, pidfd, fd, 0)
+    got = _libc.syscall(ctypes.c_long(_SYS_PIDFD_GETFD), pidfd, fd, 0)
     if got < 0:
         errno = ctypes.get_errno()
         raise OSError(errno, os.strerror(errno))
