@@ -303,29 +303,17 @@ def watch_log(level: int, message: str, args: tuple, watch: str) -> None:
     """Log ``message % args`` for watch ``watch``, as ``get_logger().log(level, message,
     *args, extra={"watch": watch})`` does, at a fraction of the cost: a driver logs
     five lines a restart, and the logging module's own path (a full record, the
-    logger's and each handler's locks) cost a sixth of a restart in a burst."""
-    record = watch_record(level, message, args, watch)
-    if record is not None:
-        emit(record)
-
-
-def watch_record(level: int, message: str, args: tuple, watch: str) -> WatchRecord | None:
-    """``watch_log``'s record, to ``emit`` now or a little later (it keeps the time it
-    was made); None when the line is not logged, or was logged at once: when the logger
-    propagates or filters (tests), the logging module's path is taken."""
+    logger's and each handler's locks) cost a sixth of a restart in a burst. When the
+    logger propagates or filters (tests), the logging module's path is taken."""
     logger = _LOGGER
     if not logger.isEnabledFor(level):
-        return None
+        return
     if logger.propagate or logger.filters or logger.disabled:
         logger.log(level, message, *args, extra={"watch": watch})
-        return None
-    return WatchRecord(level, message, args, watch)
-
-
-def emit(record: logging.LogRecord) -> None:
-    """Hand ``record`` to godpy's handlers."""
-    for handler in _LOGGER.handlers:
-        if record.levelno >= handler.level:
+        return
+    record = WatchRecord(level, message, args, watch)
+    for handler in logger.handlers:
+        if level >= handler.level:
             handler.handle(record)
 
 

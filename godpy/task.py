@@ -10,7 +10,7 @@ from typing import Any
 from godpy.behavior import BehaviorError
 from godpy.command_runner import run_command
 from godpy.condition import EventCondition, PollCondition, TriggerCondition, normalize_notify
-from godpy.log import emit, get_logger, watch_log, watch_record
+from godpy.log import get_logger, watch_log
 from godpy.task_config import LIFECYCLE, UNMONITORED, TaskConfig
 
 
@@ -39,7 +39,6 @@ class Task(TaskConfig):
         self._halted: str | None = None  # the intent a daemon shutdown left alone
         self._halted_retry_at: float | None = None  # and the retry it cancelled
         self._restored: dict | None = None  # the state file's record, until resumed
-        self._held_lines: list | None = None  # log records held back (``hold_lines``)
         super().__init__(plugins, **attrs)
 
     @property
@@ -94,26 +93,8 @@ class Task(TaskConfig):
             self._event_log.publish(self.name, self.group, kind, fields)
 
     def applog(self, level: int, message: str, *args) -> None:
-        """Log ``"<name> <message>"`` and keep it in this task's log ring (held back,
-        with its time, while ``hold_lines`` says so)."""
-        if self._held_lines is None:
-            watch_log(level, f"{self.name} {message}", args, self.name)
-        elif (record := watch_record(level, f"{self.name} {message}", args, self.name)) is not None:
-            self._held_lines.append(record)
-
-    def hold_lines(self) -> None:
-        """Hold back this task's log lines until ``release_lines`` (driver thread): from
-        an exit or a poll to the start it leads to, the lines wait until the new program
-        runs (a line woke the log writer, whose turn on the GIL then came before the
-        start: 0.1 ms of each restart)."""
-        if self._held_lines is None:
-            self._held_lines = []
-
-    def release_lines(self) -> None:
-        """Log the lines held back, in order, each with the time it was made."""
-        held, self._held_lines = self._held_lines, None
-        for record in held or ():
-            emit(record)
+        """Log ``"<name> <message>"`` and keep it in this task's log ring."""
+        watch_log(level, f"{self.name} {message}", args, self.name)
 
     # -- state machine (driver thread only) ----------------------------------------------
     def move(self, to_state: str) -> None:
@@ -271,13 +252,6 @@ class Task(TaskConfig):
         """Test a due poll condition, log it, notify, and move or reschedule."""
         if cond not in self._active:
             return
-        self.hold_lines()
-        try:
-            self._handle_poll(cond)
-        finally:
-            self.release_lines()
-
-    def _handle_poll(self, cond: PollCondition) -> None:
         result = self.test_condition(cond)
         destination = (cond.metric.destination or {}).get(result)
         if result and cond.transition is not None:
@@ -305,12 +279,10 @@ class Task(TaskConfig):
         (``trigger``), or earlier, when the task has acted on it (a Watch: its new
         process started)."""
         self._ticket = payload.pop("ticket", None) if isinstance(payload, dict) else None
-        self.hold_lines()
         try:
             self._handle_event(cond, token, payload)
         finally:
             self._ticket = None
-            self.release_lines()
 
     def _handle_event(self, cond, token: int, payload=None) -> None:
         if cond not in self._active or not cond.is_current(token):

@@ -305,20 +305,11 @@ class Watch(WatchReadiness, WatchConfig, Task):
             self.send_notification(names, message, priority, category, self._backoff)
 
     def _act(self, name: str, func, grace: float) -> None:
-        # A start of our own program comes before the lines held back and the record
-        # (it takes no time); anything else may take long: they go first (a stop's
-        # intent must be on record before the stop waits).
-        quick = name == "start" and not self._process.self_daemonizing and not self._behaviors
-        if not quick:
-            self.release_lines()
-            self.settle()
+        self.settle()  # an action may take long: the record (a stop's intent) goes first
         self.run_hooks("before", name)
         if name == "start" and not self._process.self_daemonizing:
             self.applog(logging.INFO, "start: %s", self.start)
         func()
-        if quick:
-            self.release_lines()
-            self.settle()
         if name == "start":
             self._after_start()
             self._begin_run()

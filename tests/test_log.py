@@ -1,6 +1,5 @@
 """godpy.log: URLs are redacted in every formatted line; the daemon's log file is 0600."""
 
-import contextlib
 import logging
 import os
 import stat
@@ -74,54 +73,3 @@ def test_log_file_is_created_0600_under_umask_022(tmp_path):
         assert (tmp_path / "godpy.log").read_text() == "again\n"
     finally:
         handler.close()
-
-
-class _Kept(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
-@contextlib.contextmanager
-def daemon_logger():
-    """godpy's logger as the daemon has it: not propagating, one handler (ours; the
-    test runner's own are put aside, it adds them when the test starts)."""
-    from godpy.log import get_logger
-
-    logger, kept = get_logger(), _Kept()
-    saved = logger.propagate, logger.level, logger.handlers
-    logger.propagate, logger.handlers = False, [kept]
-    logger.setLevel(logging.INFO)
-    try:
-        yield kept
-    finally:
-        logger.propagate, logger.level, logger.handlers = saved
-
-
-def test_held_lines_come_out_in_order_with_the_time_they_were_made():
-    from godpy.task import Task
-
-    task = Task()
-    task.name = "app"
-    with daemon_logger() as kept:
-        _held_lines_of(task, kept)
-
-
-def _held_lines_of(task, daemon_logger):
-    task.hold_lines()
-    task.applog(logging.INFO, "move '%s' to '%s'", "up", "start")
-    task.applog(logging.DEBUG, "not logged at info")
-    task.applog(logging.INFO, "start: %s", ["prog"])
-    made = [r.created for r in task._held_lines]
-    assert [r.msg for r in daemon_logger.records] == []  # nothing yet: the start first
-    task.release_lines()
-    assert [r.getMessage() for r in daemon_logger.records] == [
-        "app move 'up' to 'start'",
-        "app start: ['prog']",
-    ]
-    assert [r.created for r in daemon_logger.records] == made
-    task.applog(logging.INFO, "up")  # released: lines go out at once again
-    assert daemon_logger.records[-1].getMessage() == "app up"
