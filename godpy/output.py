@@ -440,20 +440,22 @@ class Channel:
         if self._fds[1] is not None:
             return None  # ours, until the spare is seen to have them (``spawned``)
         where = self.keeper.lent_at(self.name)
-        got = self._borrow(where) if where is not None else None
+        got = self._borrow(where, checked=True) if where is not None else None
         if got is None:  # the spare died with them (or stopped lending): new pipes
             self._fds = None
             return list(self.writers() or ()) or None
         self._borrowed = got
         return got
 
-    def _borrow(self, where: tuple[int, int]) -> list[int] | None:
-        """Copies of the write ends at ``where`` in the spare, if they are this watch's."""
+    def _borrow(self, where: tuple[int, int], checked: bool = False) -> list[int] | None:
+        """Copies of the write ends at ``where`` in the spare, if they are this watch's
+        (``checked``: seen to be, when godpy closed its own: only godpy puts pipes
+        there, and a new pipe of this watch is held by godpy until seen there too)."""
         try:
             got = self.keeper.borrow(where)
         except OSError:
             return None
-        if [_identity(fd) for fd in got] == list(self._ids):
+        if checked or [_identity(fd) for fd in got] == list(self._ids):
             return got
         for fd in got:
             os.close(fd)
