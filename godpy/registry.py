@@ -129,7 +129,7 @@ class PluginFamily:
         if len({id(cls) for _claim, cls in loaded}) > 1:
             raise PluginError(self._conflict(name, [claim for claim, _cls in loaded]))
         claim, cls = loaded[0]
-        self.check(cls, name, claim.origin())
+        self.check(cls, name, claim.origin)
         self._name(cls, name)
         self._classes[name] = cls
         return cls
@@ -141,7 +141,7 @@ class PluginFamily:
             PluginError: the class does not check, or another provider claims ``name``.
         """
         claim = Claim(name, provider, target or provider, lambda: cls)
-        self.check(cls, name, claim.origin())
+        self.check(cls, name, claim.origin)
         # The same file loaded again (a second load_plugins call) replaces itself.
         others = [c for c in self._discover().get(name, []) if c.provider != provider]
         for other in others:
@@ -151,8 +151,11 @@ class PluginFamily:
         self._name(cls, name)
         self._classes[name] = cls
 
-    def check(self, cls, name: str | None = None, origin: str = CONFIG_PROVIDER) -> type:
+    def check(self, cls, name: str | None = None, origin: str | Callable = CONFIG_PROVIDER) -> type:
         """Check a class against this family's contract once; return it.
+
+        ``origin``: who provides it, or a callable that says (asked only for a problem:
+        an entry point's distribution is read from its metadata, some ms each).
 
         Raises:
             PluginError: ``{kind} '{name}' ({origin}): expected ...; found ...``.
@@ -162,6 +165,7 @@ class PluginFamily:
         label = name or snake_case(getattr(cls, "__name__", str(cls)))
         problems = check_plugin(self.kind, cls)
         if problems:
+            origin = origin() if callable(origin) else origin
             raise PluginError(
                 "; ".join(f"{self.singular} '{label}' ({origin}): {p}" for p in problems)
             )
