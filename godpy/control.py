@@ -130,8 +130,7 @@ class ControlApi:
 
     def _row(self, task, usage: bool = True) -> dict:
         row = dict(_ROW)
-        row["kind"] = getattr(task, "kind", "task")
-        row.update(task.snapshot())
+        row.update(task.snapshot())  # a task's snapshot names its kind
         depends = getattr(task, "depends_on", None)
         row["depends_on"] = list(names_of(depends)) if depends else []
         row["ready"] = ready(row)

@@ -21,7 +21,7 @@ import threading
 from concurrent.futures import Future
 
 from godpy.log import get_logger
-from godpy.output_spare import FIRST_SLOT, Spare
+from godpy.output_spare import Spare
 from godpy.output_wire import close_all, receive, send
 from godpy.socket_file import peer_uid
 
@@ -58,7 +58,6 @@ class OutputKeeper:
         self._closing = False
         self._short = False  # told once that pipes ran out
         self._spare: Spare | None = None
-        self._slots: dict[str, int] = {}  # watch -> its place among the spare's slots
         self.adopted = False  # True when an earlier godpy's keeper was found
 
     @property
@@ -160,26 +159,11 @@ class OutputKeeper:
     def keep(self, name: str, readers: tuple[int, int], writers: tuple[int, int]) -> bool:
         """Give the spare ``name``'s read ends, and its write ends when it lends them (at
         ``lent_at(name)``); False when there is no spare (godpy keeps them itself)."""
-        spare = self._spare
-        if spare is None:
-            return False
-        slots = ()
-        if spare.lends:
-            index = self._slots.setdefault(name, len(self._slots))
-            slots = [FIRST_SLOT + 4 * index + i for i in range(4)]
-        return spare.keep(name, readers, writers, slots)
+        return self._spare is not None and self._spare.keep(name, readers, writers)
 
     def lent_at(self, name: str) -> tuple[int, int] | None:
         """Where the spare keeps ``name``'s write ends, when it lends them."""
-        index = self._slots.get(name)
-        if index is None or not self.lends:
-            return None
-        return FIRST_SLOT + 4 * index + 2, FIRST_SLOT + 4 * index + 3
-
-    @property
-    def lends(self) -> bool:
-        """True while the spare lends write ends."""
-        return self._spare is not None and self._spare.lends
+        return self._spare.lent_at(name) if self._spare is not None else None
 
     def borrow(self, where: tuple[int, int]) -> list[int]:
         """Copies of write ends the spare keeps at ``where``.

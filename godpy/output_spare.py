@@ -88,8 +88,8 @@ def _place(fd: int, slot: int | None) -> int:
     return slot
 
 
-def _keys(name: str, streams=_STREAMS) -> list[str]:
-    return [f"{name}\0{stream}" for stream in streams]
+def _keys(name: str) -> list[str]:
+    return [f"{name}\0{stream}" for stream in _STREAMS]
 
 
 class Spare:
@@ -104,6 +104,7 @@ class Spare:
         self._sock = sock
         self._lock = threading.Lock()
         self._pidfd: int | None = None
+        self._places: dict[str, int] = {}  # watch -> its four slots' place
         if pid is not None:
             try:
                 self._pidfd = os.pidfd_open(pid)
@@ -112,19 +113,33 @@ class Spare:
         #: True while write ends may be lent (False: godpy keeps them).
         self.lends = self._pidfd is not None
 
-    def keep(self, name: str, readers, writers=(), slots=()) -> bool:
+    def keep(self, name: str, readers, writers=()) -> bool:
         """Hand it watch ``name``'s two read ends, and its two write ends when it lends
-        them (kept at ``slots``, four numbers from ``FIRST_SLOT``); False if it is gone."""
-        fds = [*readers, *writers] if self.lends and slots else list(readers)
-        message = {"op": "keep", "keys": _keys(name)[: len(fds)]}
-        if len(fds) == 4:
-            message["slots"] = list(slots)
+        them (to borrow at ``lent_at(name)``); False if it is gone."""
+        message = {"op": "keep", "keys": _keys(name)[:2]}
+        fds = list(readers)
+        if self.lends and writers:
+            message.update(keys=_keys(name), slots=self._slots(name))
+            fds += writers
         with self._lock:
             try:
                 send(self._sock, message, fds)
                 return True
             except OSError:
                 return False
+
+    def _slots(self, name: str) -> list[int]:
+        """The four numbers the spare keeps ``name``'s pipe ends at (one place a
+        watch, for good: a watch loaded again takes its own place again)."""
+        place = self._places.setdefault(name, len(self._places))
+        return [FIRST_SLOT + 4 * place + i for i in range(4)]
+
+    def lent_at(self, name: str) -> tuple[int, int] | None:
+        """Where the spare keeps ``name``'s write ends, while it lends them."""
+        if not self.lends or name not in self._places:
+            return None
+        _out, _err, out_w, err_w = self._slots(name)
+        return out_w, err_w
 
     def borrow(self, where) -> list[int]:
         """Copies of the descriptors at ``where`` in the spare (the caller closes them).
