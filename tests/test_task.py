@@ -507,12 +507,18 @@ def test_exception_in_test_keeps_the_poll_going(clock, godlog):
 
 
 # -- events and triggers -----------------------------------------------------------------------
-def test_event_condition_registers_on_entry_and_deregisters_on_exit(clock):
-    """An event condition registers when its state is entered and deregisters on leaving."""
+def exit_from_a_to_b(clock):
+    """A monitored task in ``a`` whose exit event moves it to ``b``: (task, event,
+    driver)."""
     t = make_task()
     with t.transition("a", "b") as on:
         ev = on.condition(Exit)
-    driver = monitor(t, clock)
+    return t, ev, monitor(t, clock)
+
+
+def test_event_condition_registers_on_entry_and_deregisters_on_exit(clock):
+    """An event condition registers when its state is entered and deregisters on leaving."""
+    t, ev, driver = exit_from_a_to_b(clock)
     assert ev._log == ["register"]
     serve(driver, "move", "c")
     assert ev._log == ["register", "deregister"]
@@ -520,10 +526,7 @@ def test_event_condition_registers_on_entry_and_deregisters_on_exit(clock):
 
 def test_event_moves_the_task(clock, godlog):
     """A fired event goes through the queue, logs [trigger] with its info and moves."""
-    t = make_task()
-    with t.transition("a", "b") as on:
-        ev = on.condition(Exit)
-    driver = monitor(t, clock)
+    t, ev, driver = exit_from_a_to_b(clock)
     ev._fire({"pid": 42})
     assert t.state == "a"  # only the driver changes state
     driver.run_pending()
@@ -534,10 +537,7 @@ def test_event_moves_the_task(clock, godlog):
 def test_an_exit_events_backlog_ticket_is_given_up_once_it_is_handled(clock):
     """The ticket an exit event carries is done once its driver has handled it, and
     the payload the conditions see does not carry it."""
-    t = make_task()
-    with t.transition("a", "b") as on:
-        ev = on.condition(Exit)
-    driver = monitor(t, clock)
+    t, ev, driver = exit_from_a_to_b(clock)
     backlog = Backlog(clock)
     ev._fire({"pid": 42, "ticket": backlog.enter()})
     assert backlog.pending == 1
@@ -547,10 +547,7 @@ def test_an_exit_events_backlog_ticket_is_given_up_once_it_is_handled(clock):
 
 
 def test_a_ticket_for_a_stopped_driver_holds_nobody_up(clock):
-    t = make_task()
-    with t.transition("a", "b") as on:
-        ev = on.condition(Exit)
-    driver = monitor(t, clock)
+    t, ev, driver = exit_from_a_to_b(clock)
     driver.shutdown(timeout=0)
     backlog = Backlog(clock)
     ev._fire({"pid": 42, "ticket": backlog.enter()})
@@ -559,10 +556,7 @@ def test_a_ticket_for_a_stopped_driver_holds_nobody_up(clock):
 
 def test_event_with_wrong_token_is_ignored(clock):
     """An event carrying another registration's token is ignored."""
-    t = make_task()
-    with t.transition("a", "b") as on:
-        ev = on.condition(Exit)
-    driver = monitor(t, clock)
+    t, ev, driver = exit_from_a_to_b(clock)
     serve(driver, "handle_event", ev, ev._token - 1, None)
     assert t.state == "a"
     serve(driver, "handle_event", ev, ev._token, None)
@@ -571,10 +565,7 @@ def test_event_with_wrong_token_is_ignored(clock):
 
 def test_event_from_an_old_registration_is_ignored(clock):
     """A callback kept from before the state was left and re-entered is stale."""
-    t = make_task()
-    with t.transition("a", "b") as on:
-        ev = on.condition(Exit)
-    driver = monitor(t, clock)
+    t, ev, driver = exit_from_a_to_b(clock)
     old_fire = ev._fire
     serve(driver, "move", "c")
     old_fire({"pid": 1})  # the condition is detached
@@ -601,10 +592,7 @@ def test_event_for_a_condition_not_attached_is_ignored(clock):
 
 def test_event_not_accepted_does_nothing(clock):
     """An event that accept() refuses neither logs a trigger nor moves."""
-    t = make_task()
-    with t.transition("a", "b") as on:
-        ev = on.condition(Exit)
-    driver = monitor(t, clock)
+    t, ev, driver = exit_from_a_to_b(clock)
     ev._accept = False
     ev._fire(None)
     driver.run_pending()
